@@ -1,0 +1,54 @@
+"""Attributes become Prometheus-style labels in Last9: label-safe keys, short one-line values."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+#: Ordered (key, value) pairs; a value of ``None`` removes the key when merged.
+Attributes = tuple[tuple[str, str | None], ...]
+
+MAX_VALUE_CHARS = 512
+RESERVED_KEYS = frozenset({"event_name", "event_state"})
+_UNSAFE = re.compile(r"[^a-zA-Z0-9_]")
+_LEADING_UNDERSCORES = re.compile(r"^_{2,}")
+_WHITESPACE = re.compile(r"[\s\x00-\x1f\x7f]+")
+
+
+def label_key(key: str) -> str | None:
+    """``key`` made label-safe (other characters become ``_``), or ``None`` when nothing is left.
+
+    Labels that start with ``__`` are reserved by Prometheus, so leading underscores fold into one.
+    """
+    safe = _UNSAFE.sub("_", key.strip())
+    if not safe or safe.strip("_") == "":
+        return None
+    if safe[0].isdigit():
+        safe = "_" + safe
+    return _LEADING_UNDERSCORES.sub("_", safe)
+
+
+def clean_value(value: str) -> str:
+    """``value`` on one line, white space folded, at most ``MAX_VALUE_CHARS`` characters."""
+    flat = _WHITESPACE.sub(" ", value).strip()
+    if len(flat) > MAX_VALUE_CHARS:
+        flat = flat[: MAX_VALUE_CHARS - 1] + "…"
+    return flat
+
+
+def merge(*layers: Iterable[tuple[str, str | None]]) -> dict[str, str]:
+    """Later layers override earlier ones; ``None`` removes; empty values are left out."""
+    merged: dict[str, str] = {}
+    for layer in layers:
+        for key, value in layer:
+            if key in RESERVED_KEYS:
+                continue
+            if value is None:
+                merged.pop(key, None)
+            else:
+                cleaned = clean_value(value)
+                if cleaned:
+                    merged[key] = cleaned
+                else:
+                    merged.pop(key, None)
+    return merged
