@@ -1,0 +1,7 @@
+"""``python -m last9_change_event``: the command line."""
+
+import sys
+
+from last9_change_event.cli import main
+
+sys.exit(main())

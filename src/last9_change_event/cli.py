@@ -1,0 +1,89 @@
+"""The command line: the same action, from any CI or a laptop.
+
+Flags mirror the action's inputs (``--event-name`` for ``event-name``); tokens come only from the
+environment (``LAST9_REFRESH_TOKEN``, ``LAST9_ACCESS_TOKEN``), never from flags, which shells
+keep in their history. ``LAST9_ORG`` and ``LAST9_API_URL`` stand in for ``--org`` and
+``--api-url``. The outcome is printed on stdout as one JSON object (without any token).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Mapping, Sequence
+
+from last9_change_event import __version__
+from last9_change_event.inputs import DEFAULTS, SPECS
+from last9_change_event.main import run
+from last9_change_event.workflow import ConsoleReporter, GitHubReporter, Reporter
+
+#: Inputs read from the environment instead of flags.
+ENV_INPUTS: Mapping[str, str] = {
+    "refresh-token": "LAST9_REFRESH_TOKEN",
+    "access-token": "LAST9_ACCESS_TOKEN",
+    "org": "LAST9_ORG",
+    "api-url": "LAST9_API_URL",
+}
+_FLAGS_ONLY_IN_ACTION = frozenset({"refresh-token", "access-token", "auto-stop"})
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """One flag per input, except the tokens (environment only) and ``auto-stop`` (runner only)."""
+    parser = argparse.ArgumentParser(
+        prog="last9-change-event",
+        description="Send a Last9 change event (a deployment marker). Tokens are read from "
+        "LAST9_REFRESH_TOKEN and/or LAST9_ACCESS_TOKEN.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument(
+        "state", nargs="?", choices=("start", "stop"), help="the event state (or --event-state)"
+    )
+    for spec in SPECS:
+        if spec.name in _FLAGS_ONLY_IN_ACTION:
+            continue
+        default = f" (default: {spec.default})" if spec.default else ""
+        env = f" (env: {ENV_INPUTS[spec.name]})" if spec.name in ENV_INPUTS else ""
+        if spec.name == "dry-run":
+            parser.add_argument(
+                "--dry-run",
+                action="store_const",
+                const="true",
+                default="",
+                help="validate and print the payload, send nothing; needs no token",
+            )
+            continue
+        parser.add_argument(f"--{spec.name}", default="", metavar="VALUE", help=f"{default}{env}")
+    return parser
+
+
+def raw_inputs(args: argparse.Namespace, env: Mapping[str, str]) -> dict[str, str]:
+    """The inputs as the action would see them: flags, then ``LAST9_*`` variables, then defaults."""
+    raw: dict[str, str] = {}
+    for spec in SPECS:
+        value = getattr(args, spec.name.replace("-", "_"), "") or ""
+        if not value and spec.name in ENV_INPUTS:
+            value = env.get(ENV_INPUTS[spec.name], "")
+        raw[spec.name] = value or DEFAULTS[spec.name]
+    if args.state:
+        raw["event-state"] = args.state
+    return raw
+
+
+def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> int:
+    """Run the action once from the command line; returns the exit code."""
+    env = dict(os.environ) if env is None else env
+    args = build_parser().parse_args(argv)
+    reporter: Reporter = (
+        GitHubReporter(env) if env.get("GITHUB_ACTIONS") == "true" else ConsoleReporter()
+    )
+    result = run(raw_inputs(args, env), env, reporter)
+    shown: dict[str, object] = {
+        name: value for name, value in result.outputs.items() if name != "access-token"
+    }
+    if "payload" in shown:
+        shown["payload"] = json.loads(str(shown["payload"]))
+    print(reporter.redact(json.dumps(shown, indent=2, ensure_ascii=False)))  # noqa: T201
+    sys.stdout.flush()
+    return result.exit_code
