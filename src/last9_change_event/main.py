@@ -199,7 +199,7 @@ class _Step:
                 try:
                     client.send_event(inputs.org, token.value, payload)
                 except TokenRejectedError as again:
-                    raise _rejected(again, renewable=False) from None
+                    raise _rejected(again, renewable=True) from None
         return token
 
     def _masked(self, token: AccessToken) -> AccessToken:

@@ -1,0 +1,187 @@
+"""Run the action's steps the way the GitHub runner does: a fresh process per step,
+``INPUT_<NAME>`` variables with hyphens kept, file commands under a temporary folder, the
+job's ``$GITHUB_ENV`` carried to later steps, and ``$GITHUB_STATE`` to the post step.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+ENTRYPOINT = ROOT / "entrypoint.py"
+POST = ROOT / "post.py"
+
+#: The variables a runner sets for every step of a job (values of a release-triggered run).
+RUNNER_ENV: Mapping[str, str] = {
+    "CI": "true",
+    "GITHUB_ACTIONS": "true",
+    "GITHUB_REPOSITORY": "acme/shop",
+    "GITHUB_SHA": "0123456789abcdef0123456789abcdef01234567",
+    "GITHUB_REF": "refs/tags/v1.2.3",
+    "GITHUB_REF_NAME": "v1.2.3",
+    "GITHUB_WORKFLOW": "Release",
+    "GITHUB_JOB": "deploy",
+    "GITHUB_RUN_ID": "987654321",
+    "GITHUB_RUN_NUMBER": "42",
+    "GITHUB_RUN_ATTEMPT": "1",
+    "GITHUB_ACTOR": "octocat",
+    "GITHUB_EVENT_NAME": "release",
+    "GITHUB_SERVER_URL": "https://github.com",
+    "RUNNER_OS": "Linux",
+}
+
+RELEASE_EVENT: Mapping[str, Any] = {
+    "action": "published",
+    "release": {
+        "tag_name": "v1.2.3",
+        "name": "Shop 1.2.3",
+        "html_url": "https://github.com/acme/shop/releases/tag/v1.2.3",
+    },
+}
+
+
+def action_defaults() -> dict[str, str]:
+    """The defaults action.yml declares, which the runner merges into the inputs."""
+    spec = yaml.safe_load((ROOT / "action.yml").read_text(encoding="utf-8"))
+    return {name: str(body.get("default", "")) for name, body in spec["inputs"].items()}
+
+
+def read_file_command(path: Path) -> dict[str, str]:
+    """Parse a ``$GITHUB_OUTPUT``-style file (``name<<delimiter`` blocks or ``name=value``)."""
+    values: dict[str, str] = {}
+    lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+    index = 0
+    while index < len(lines):
+        line = lines[index]
+        heredoc = re.fullmatch(r"([^=<]+)<<(.+)", line)
+        if heredoc:
+            name, delimiter = heredoc.groups()
+            end = lines.index(delimiter, index + 1)
+            values[name] = "\n".join(lines[index + 1 : end])
+            index = end + 1
+        else:
+            name, _, value = line.partition("=")
+            if name:
+                values[name] = value
+            index += 1
+    return values
+
+
+@dataclass
+class StepResult:
+    """What one step left behind."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+    outputs: dict[str, str]
+    state: dict[str, str]
+    exported: dict[str, str]
+    summary: str
+
+    @property
+    def log(self) -> str:
+        """Everything the step printed."""
+        return self.stdout + self.stderr
+
+    def annotations(self, kind: str) -> list[tuple[str, str]]:
+        """The ``::error``/``::warning`` lines as (title, message), unescaped."""
+        found = []
+        for line in self.stdout.splitlines():
+            match = re.fullmatch(rf"::{kind}(?: title=([^:]*))?::(.*)", line)
+            if match:
+                title, message = match.group(1) or "", match.group(2)
+                found.append((_unescape(title), _unescape(message)))
+        return found
+
+    def titles(self, kind: str = "error") -> list[str]:
+        """The titles of the ``::error`` (or other) annotations."""
+        return [title for title, _ in self.annotations(kind)]
+
+
+def _unescape(text: str) -> str:
+    for escaped, plain in (("%3A", ":"), ("%2C", ","), ("%0D", "\r"), ("%0A", "\n"), ("%25", "%")):
+        text = text.replace(escaped, plain)
+    return text
+
+
+@dataclass
+class Job:
+    """One job: its temporary folder, its env (grown by ``$GITHUB_ENV``), the event payload."""
+
+    tmp: Path
+    env: dict[str, str] = field(default_factory=lambda: dict(RUNNER_ENV))
+    event: Mapping[str, Any] | None = field(default_factory=lambda: RELEASE_EVENT)
+    merge_defaults: bool = True
+    steps: list[StepResult] = field(default_factory=list)
+    states: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def run(
+        self,
+        inputs: Mapping[str, str],
+        *,
+        post: bool = False,
+        step_id: str = "mark",
+        env: Mapping[str, str] | None = None,
+        timeout: float = 60,
+    ) -> StepResult:
+        """Run the main (or post) step of the action with ``inputs``."""
+        commands = self.tmp / "_runner_file_commands"
+        commands.mkdir(parents=True, exist_ok=True)
+        files = {
+            name: commands / f"{name.lower()}_{uuid.uuid4()}"
+            for name in ("OUTPUT", "STATE", "ENV", "STEP_SUMMARY")
+        }
+        for path in files.values():
+            path.touch()
+        process_env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": str(self.tmp / "_github_home"),
+            **self.env,
+            **{f"GITHUB_{name}": str(path) for name, path in files.items()},
+        }
+        if self.event is not None:
+            event_path = self.tmp / "_github_workflow" / "event.json"
+            event_path.parent.mkdir(parents=True, exist_ok=True)
+            event_path.write_text(json.dumps(self.event), encoding="utf-8")
+            process_env["GITHUB_EVENT_PATH"] = str(event_path)
+        merged = {**action_defaults(), **inputs} if self.merge_defaults else dict(inputs)
+        process_env.update({f"INPUT_{name.upper()}": value for name, value in merged.items()})
+        if post:
+            process_env.update(
+                {f"STATE_{name}": value for name, value in self.states.get(step_id, {}).items()}
+            )
+        process_env.update(env or {})
+        completed = subprocess.run(
+            [sys.executable, str(POST if post else ENTRYPOINT)],
+            env=process_env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        result = StepResult(
+            returncode=completed.returncode,
+            stdout=completed.stdout,
+            stderr=completed.stderr,
+            outputs=read_file_command(files["OUTPUT"]),
+            state=read_file_command(files["STATE"]),
+            exported=read_file_command(files["ENV"]),
+            summary=files["STEP_SUMMARY"].read_text(encoding="utf-8"),
+        )
+        if not post:
+            self.states[step_id] = result.state
+        self.env.update(result.exported)
+        self.steps.append(result)
+        return result

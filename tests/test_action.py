@@ -1,0 +1,279 @@
+"""The action as the runner runs it: entrypoint.py in a subprocess against the fake Last9."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import datetime
+
+import jwt
+import pytest
+
+from tests.fake_last9 import Fault, FakeLast9
+from tests.runner import Job
+
+
+def inputs_for(fake: FakeLast9, **overrides: str) -> dict[str, str]:
+    """Inputs of a typical start step: org, the refresh token secret, the fake's URL."""
+    inputs = {
+        "org": "acme",
+        "refresh-token": fake.mint("refresh", ttl=None),
+        "api-url": fake.url,
+        "environment": "production",
+    }
+    inputs.update({name.replace("_", "-"): value for name, value in overrides.items()})
+    return inputs
+
+
+def test_start_event_is_sent_with_the_documented_body(fake: FakeLast9, job: Job) -> None:
+    """A start step exchanges the refresh token once and PUTs the event Last9 documents."""
+    result = job.run(inputs_for(fake))
+    assert result.returncode == 0, result.log
+    assert fake.exchanges() == 1
+    [event] = fake.events()
+    assert set(event) == {"timestamp", "event_name", "event_state", "attributes"}
+    assert event["event_name"] == "deployment"
+    assert event["event_state"] == "start"
+    assert datetime.fromisoformat(event["timestamp"]).utcoffset() is not None
+    put = [r for r in fake.received if r.method == "PUT"][0]
+    assert put.path == "/api/v4/organizations/acme/change_events"
+    assert put.headers["content-type"] == "application/json"
+    assert put.headers["x-last9-api-token"].startswith("Bearer ")
+    assert put.headers["user-agent"].startswith("last9-change-event/")
+    assert result.outputs["status"] == "sent"
+    assert json.loads(result.outputs["payload"]) == event
+    assert result.outputs["timestamp"] == event["timestamp"]
+
+
+def test_github_context_becomes_attributes(fake: FakeLast9, job: Job) -> None:
+    """Repository, commit, ref, run, actor and the release come from the runner's context."""
+    job.run(inputs_for(fake))
+    attributes = fake.events()[0]["attributes"]
+    assert attributes == {
+        "repository": "acme/shop",
+        "commit_sha": "0123456789abcdef0123456789abcdef01234567",
+        "git_ref": "refs/tags/v1.2.3",
+        "git_ref_name": "v1.2.3",
+        "workflow": "Release",
+        "job": "deploy",
+        "run_id": "987654321",
+        "run_number": "42",
+        "run_attempt": "1",
+        "actor": "octocat",
+        "trigger_event": "release",
+        "run_url": "https://github.com/acme/shop/actions/runs/987654321/attempts/1",
+        "release_tag": "v1.2.3",
+        "release_name": "Shop 1.2.3",
+        "release_url": "https://github.com/acme/shop/releases/tag/v1.2.3",
+        "service_name": "shop",
+        "deployment_environment": "production",
+        "deployment_id": "987654321-1-deploy",
+    }
+
+
+def test_github_enterprise_run_url_uses_the_server_url(fake: FakeLast9, job: Job) -> None:
+    """The run URL is built from GITHUB_SERVER_URL, so GitHub Enterprise links work."""
+    job.env["GITHUB_SERVER_URL"] = "https://github.example.com"
+    job.run(inputs_for(fake))
+    run_url = fake.events()[0]["attributes"]["run_url"]
+    assert run_url.startswith("https://github.example.com/acme/shop/actions/runs/987654321")
+
+
+def test_user_attributes_override_and_remove_automatic_ones(fake: FakeLast9, job: Job) -> None:
+    """`attributes` wins over automatic attributes; null removes one; keys become label-safe."""
+    attributes = json.dumps({"actor": None, "service_name": "api", "team.name": "payments"})
+    job.run(inputs_for(fake, attributes=attributes))
+    sent = fake.events()[0]["attributes"]
+    assert "actor" not in sent
+    assert sent["service_name"] == "api"
+    assert sent["team_name"] == "payments"
+
+
+def test_key_value_lines_are_accepted(fake: FakeLast9, job: Job) -> None:
+    """`attributes` may be key=value lines."""
+    job.run(inputs_for(fake, attributes="team=payments\n# a comment\nregion = eu-west-1\n"))
+    sent = fake.events()[0]["attributes"]
+    assert sent["team"] == "payments"
+    assert sent["region"] == "eu-west-1"
+
+
+def test_github_attributes_off_sends_only_given_ones(fake: FakeLast9, job: Job) -> None:
+    """`github-attributes: false` leaves the context out, and the service name with it."""
+    job.run(inputs_for(fake, github_attributes="false", attributes="team=payments"))
+    assert fake.events()[0]["attributes"] == {
+        "team": "payments",
+        "deployment_environment": "production",
+        "deployment_id": "987654321-1-deploy",
+    }
+
+
+def test_missing_event_file_degrades_to_env_attributes(fake: FakeLast9, job: Job) -> None:
+    """An unreadable event payload is not an error: the release attributes are just absent."""
+    job.event = None
+    job.env["GITHUB_EVENT_PATH"] = "/nonexistent/event.json"
+    result = job.run(inputs_for(fake))
+    assert result.returncode == 0, result.log
+    assert "release_tag" not in fake.events()[0]["attributes"]
+
+
+def test_deployment_event_gives_the_environment(fake: FakeLast9, job: Job) -> None:
+    """On a `deployment` event the environment comes from the payload when not given."""
+    job.env["GITHUB_EVENT_NAME"] = "deployment"
+    job.event = {"deployment": {"environment": "staging", "ref": "main"}}
+    inputs = inputs_for(fake)
+    del inputs["environment"]
+    job.run(inputs)
+    sent = fake.events()[0]["attributes"]
+    assert sent["deployment_environment"] == "staging"
+    assert sent["deployment_ref"] == "main"
+
+
+def test_event_name_data_source_and_timestamp_are_sent(fake: FakeLast9, job: Job) -> None:
+    """`event-name`, `data-source` and `timestamp` go into the body as given."""
+    job.run(
+        inputs_for(
+            fake,
+            event_name="release-rollout",
+            data_source="prod-cluster",
+            timestamp="2024-01-15T17:57:22+05:30",
+        )
+    )
+    [event] = fake.events()
+    assert event["event_name"] == "release-rollout"
+    assert event["data_source_name"] == "prod-cluster"
+    assert event["timestamp"] == "2024-01-15T17:57:22+05:30"
+
+
+def test_valid_access_token_is_used_without_exchange(fake: FakeLast9, job: Job) -> None:
+    """An access token valid for more than 60 s is used as is: one request, no exchange."""
+    access = fake.mint("access", ttl=3600)
+    result = job.run(inputs_for(fake, access_token=access))
+    assert result.returncode == 0, result.log
+    assert fake.exchanges() == 0
+    assert len(fake.received) == 1
+    assert result.outputs["access-token"] == access
+
+
+@pytest.mark.parametrize(
+    "access",
+    [
+        pytest.param(lambda f: f.mint("access", ttl=30), id="expires-within-60s"),
+        pytest.param(lambda f: f.mint("access", exp=int(time.time()) - 10), id="expired"),
+        pytest.param(lambda f: "not-a-jwt", id="malformed"),
+    ],
+)
+def test_unusable_access_token_is_exchanged(fake: FakeLast9, job: Job, access: object) -> None:
+    """An absent, malformed or nearly expired access token means one exchange."""
+    token = access(fake)  # type: ignore[operator]
+    result = job.run(inputs_for(fake, access_token=token))
+    assert result.returncode == 0, result.log
+    assert fake.exchanges() == 1
+    assert result.outputs["access-token"] != token
+    assert len(fake.events()) == 1
+
+
+def test_exchange_and_event_share_one_connection(fake: FakeLast9, job: Job) -> None:
+    """Refresh and event go over one HTTP session: two requests, one connection."""
+    job.run(inputs_for(fake))
+    assert len(fake.received) == 2
+    assert fake.connections() == 1
+
+
+def test_outputs_describe_the_token_and_deployment(fake: FakeLast9, job: Job) -> None:
+    """The access token (masked), its expiry, the deployment id are outputs."""
+    result = job.run(inputs_for(fake))
+    token = result.outputs["access-token"]
+    assert f"::add-mask::{token}" in result.stdout
+    claims = jwt.decode(token, fake.key, algorithms=["HS256"], options={"verify_aud": False})
+    expires = datetime.fromisoformat(result.outputs["access-token-expires-at"])
+    assert int(expires.timestamp()) == claims["exp"]
+    assert result.outputs["deployment-id"] == "987654321-1-deploy"
+
+
+def test_step_summary_is_a_markdown_table(fake: FakeLast9, job: Job) -> None:
+    """The step summary shows the status and the attributes that were sent."""
+    result = job.run(inputs_for(fake))
+    assert result.summary.startswith("### Last9 change event: sent")
+    assert "| `service_name` | shop |" in result.summary
+
+
+def test_dry_run_sends_nothing_and_outputs_the_payload(fake: FakeLast9, job: Job) -> None:
+    """`dry-run` validates, prints and outputs the payload, and makes no request."""
+    result = job.run(inputs_for(fake, dry_run="true"))
+    assert result.returncode == 0, result.log
+    assert fake.received == []
+    assert result.outputs["status"] == "dry-run"
+    assert json.loads(result.outputs["payload"])["event_state"] == "start"
+    assert '"event_name": "deployment"' in result.stdout
+
+
+def test_dry_run_needs_no_token(fake: FakeLast9, job: Job) -> None:
+    """A dry run with no token at all still validates and prints the payload."""
+    result = job.run({"org": "acme", "dry-run": "true"})
+    assert result.returncode == 0, result.log
+    assert result.outputs["status"] == "dry-run"
+
+
+def test_dry_run_still_checks_the_tokens(fake: FakeLast9, job: Job) -> None:
+    """A dry run rejects an expired refresh token like a real run would."""
+    expired = fake.mint("refresh", exp=int(time.time()) - 5)
+    result = job.run(inputs_for(fake, refresh_token=expired, dry_run="true"))
+    assert result.returncode == 1
+    assert result.titles() == ["Last9: refresh token expired"]
+
+
+def test_runs_without_action_yml_defaults(fake: FakeLast9, job: Job) -> None:
+    """Run directly (no defaults merged by a runner), the code applies the same defaults."""
+    job.merge_defaults = False
+    result = job.run(inputs_for(fake))
+    assert result.returncode == 0, result.log
+    assert fake.events()[0]["event_name"] == "deployment"
+
+
+def test_several_services_one_exchange_one_connection(fake: FakeLast9, job: Job) -> None:
+    """`service-name` lines send one event per service, sharing id, token and connection."""
+    result = job.run(inputs_for(fake, service_name="api\nworker\n\napi"))
+    assert result.returncode == 0, result.log
+    services = [event["attributes"]["service_name"] for event in fake.events()]
+    assert services == ["api", "worker"]
+    assert {event["attributes"]["deployment_id"] for event in fake.events()} == {
+        "987654321-1-deploy"
+    }
+    assert fake.exchanges() == 1
+    assert fake.connections() == 1
+    assert [p["attributes"]["service_name"] for p in json.loads(result.outputs["payload"])] == [
+        "api",
+        "worker",
+    ]
+
+
+def test_401_expired_for_a_valid_looking_token_refreshes_once(fake: FakeLast9, job: Job) -> None:
+    """A 401 `Authorization token is expired` means one refresh and one retry."""
+    fake.script("event", Fault(status=401, body={"error": "Authorization token is expired"}))
+    result = job.run(inputs_for(fake, access_token=fake.mint("access", ttl=3600)))
+    assert result.returncode == 0, result.log
+    assert fake.exchanges() == 1
+    assert len(fake.events()) == 1
+
+
+def test_repeated_401_never_loops(fake: FakeLast9, job: Job) -> None:
+    """A second 401 fails the step: at most one refresh, never a loop."""
+    expired = Fault(status=401, body={"error": "Authorization token is expired"})
+    fake.script("event", expired, expired, expired)
+    result = job.run(inputs_for(fake))
+    assert result.returncode == 1
+    assert fake.exchanges() == 2
+    assert len([r for r in fake.received if r.method == "PUT"]) == 2
+    [(title, message)] = result.annotations("error")
+    assert title == "Last9: access token rejected"
+    assert "freshly exchanged token too" in message
+
+
+def test_retries_a_5xx_with_the_same_body(fake: FakeLast9, job: Job) -> None:
+    """A 503 is retried, and the retry sends the very same body (same timestamp)."""
+    fake.script("event", Fault(status=503, headers={"Retry-After": "0"}))
+    result = job.run(inputs_for(fake))
+    assert result.returncode == 0, result.log
+    puts = [r.body for r in fake.received if r.method == "PUT"]
+    assert len(puts) == 2
+    assert puts[0] == puts[1]
