@@ -122,7 +122,7 @@ class _Step:
         self.org = inputs.org
         event = context.read_event(env.get("GITHUB_EVENT_PATH"))
         started_at = _float(env.get(f"STATE_{STATE_STARTED_AT}")) if stage == "post" else None
-        now = datetime.fromtimestamp(self.clock(), UTC)
+        now = datetime.fromtimestamp(int(self.clock()), UTC)
         plan = self.plan = make_plan(inputs, env, event, now, started_at=started_at)
         given = self._check_tokens(inputs)
         what = f"{inputs.event_state} event `{inputs.event_name}`"
