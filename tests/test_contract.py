@@ -1,0 +1,80 @@
+"""action.yml, the code's defaults and the README's tables say the same thing."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+import yaml
+
+from last9_change_event.inputs import DEFAULTS, SPECS
+from tests.fake_last9 import FakeLast9
+from tests.runner import ROOT, Job
+
+ACTION: dict[str, Any] = yaml.safe_load((ROOT / "action.yml").read_text(encoding="utf-8"))
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def readme_table(heading: str) -> dict[str, list[str]]:
+    """The rows of the README table under ``heading``: first cell (a `name`) to the other cells."""
+    section = README.split(f"## {heading}\n", 1)[1].split("\n## ", 1)[0]
+    rows: dict[str, list[str]] = {}
+    for line in section.splitlines():
+        match = re.match(r"\|\s*`([a-z-]+)`\s*\|(.*)\|\s*$", line)
+        if match:
+            rows[match.group(1)] = [cell.strip() for cell in match.group(2).split("|")]
+    return rows
+
+
+def test_action_yml_declares_every_input_the_code_reads() -> None:
+    """The inputs of action.yml and of the code are the same, in the same order."""
+    assert list(ACTION["inputs"]) == [spec.name for spec in SPECS]
+
+
+@pytest.mark.parametrize("name", list(DEFAULTS), ids=str)
+def test_defaults_agree(name: str) -> None:
+    """Each input's action.yml default is the default the code applies."""
+    assert str(ACTION["inputs"][name].get("default", "")) == DEFAULTS[name]
+
+
+def test_only_org_is_required() -> None:
+    """`org` is the one required input."""
+    required = [name for name, spec in ACTION["inputs"].items() if spec.get("required")]
+    assert required == ["org"]
+
+
+def test_runs_as_a_docker_action_with_a_post_step() -> None:
+    """The action runs the Dockerfile, with the post step the image provides."""
+    runs = ACTION["runs"]
+    assert runs["using"] == "docker"
+    assert runs["image"] == "Dockerfile"
+    dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    assert runs["post-entrypoint"] == "/action/post.py"
+    assert "post.py" in dockerfile
+
+
+def test_outputs_are_the_ones_a_sent_event_writes(fake: FakeLast9, job: Job) -> None:
+    """Every output in action.yml is written by a sent event, and nothing else is."""
+    result = job.run(
+        {"org": "acme", "refresh-token": fake.mint("refresh", ttl=None), "api-url": fake.url}
+    )
+    assert set(result.outputs) == set(ACTION["outputs"])
+
+
+def test_readme_inputs_table_matches_action_yml() -> None:
+    """The README's inputs table lists every input once, with action.yml's default."""
+    rows = readme_table("Inputs")
+    assert list(rows) == list(ACTION["inputs"])
+    for name, cells in rows.items():
+        default = str(ACTION["inputs"][name].get("default", ""))
+        shown = cells[0].strip("`")
+        if default:
+            assert shown == default, name
+        else:
+            assert shown in ("", "required") or not shown.startswith("`"), name
+
+
+def test_readme_outputs_table_matches_action_yml() -> None:
+    """The README's outputs table lists every output of action.yml."""
+    assert list(readme_table("Outputs")) == list(ACTION["outputs"])
