@@ -9,7 +9,7 @@ from datetime import datetime
 import jwt
 import pytest
 
-from tests.fake_last9 import Fault, FakeLast9
+from tests.fake_last9 import FakeLast9, Fault
 from tests.runner import Job
 
 
@@ -35,7 +35,7 @@ def test_start_event_is_sent_with_the_documented_body(fake: FakeLast9, job: Job)
     assert event["event_name"] == "deployment"
     assert event["event_state"] == "start"
     assert datetime.fromisoformat(event["timestamp"]).utcoffset() is not None
-    put = [r for r in fake.received if r.method == "PUT"][0]
+    put = next(r for r in fake.received if r.method == "PUT")
     assert put.path == "/api/v4/organizations/acme/change_events"
     assert put.headers["content-type"] == "application/json"
     assert put.headers["x-last9-api-token"].startswith("Bearer ")
@@ -159,7 +159,7 @@ def test_valid_access_token_is_used_without_exchange(fake: FakeLast9, job: Job) 
     [
         pytest.param(lambda f: f.mint("access", ttl=30), id="expires-within-60s"),
         pytest.param(lambda f: f.mint("access", exp=int(time.time()) - 10), id="expired"),
-        pytest.param(lambda f: "not-a-jwt", id="malformed"),
+        pytest.param(lambda _fake: "not-a-jwt", id="malformed"),
     ],
 )
 def test_unusable_access_token_is_exchanged(fake: FakeLast9, job: Job, access: object) -> None:
@@ -207,7 +207,7 @@ def test_dry_run_sends_nothing_and_outputs_the_payload(fake: FakeLast9, job: Job
     assert '"event_name": "deployment"' in result.stdout
 
 
-def test_dry_run_needs_no_token(fake: FakeLast9, job: Job) -> None:
+def test_dry_run_needs_no_token(job: Job) -> None:
     """A dry run with no token at all still validates and prints the payload."""
     result = job.run({"org": "acme", "dry-run": "true"})
     assert result.returncode == 0, result.log

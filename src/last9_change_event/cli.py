@@ -29,13 +29,33 @@ ENV_INPUTS: Mapping[str, str] = {
 _FLAGS_ONLY_IN_ACTION = frozenset({"refresh-token", "access-token", "auto-stop"})
 
 
+class _RefuseToken(argparse.Action):
+    """A token given as a flag: refused, without echoing it."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,  # noqa: ARG002 - argparse's signature
+        values: object,  # noqa: ARG002 - never echoed
+        option_string: str | None = None,
+    ) -> None:
+        variable = ENV_INPUTS[self.dest.replace("_", "-")]
+        parser.error(
+            f"{option_string} is not accepted: pass the token in the {variable} environment "
+            "variable, since shells keep flags in their history."
+        )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """One flag per input, except the tokens (environment only) and ``auto-stop`` (runner only)."""
     parser = argparse.ArgumentParser(
         prog="last9-change-event",
         description="Send a Last9 change event (a deployment marker). Tokens are read from "
         "LAST9_REFRESH_TOKEN and/or LAST9_ACCESS_TOKEN.",
+        allow_abbrev=False,
     )
+    for name in ("refresh-token", "access-token"):
+        parser.add_argument(f"--{name}", action=_RefuseToken, help=argparse.SUPPRESS)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument(
         "state", nargs="?", choices=("start", "stop"), help="the event state (or --event-state)"

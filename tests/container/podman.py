@@ -150,9 +150,18 @@ def _ensure_environment() -> tuple[tuple[str, str], ...]:
             f"{CONTAINER_ENV_SCRIPT} --print-env did not export {', '.join(sorted(missing))}; "
             f"it printed: {done.stdout!r}"
         )
-    if shutil.which("podman") is None:
-        raise ContainerUnavailable("podman is not on PATH after the set-up")
+    _podman()
     return tuple(sorted(exported.items()))
+
+
+def _podman() -> str:
+    """podman's absolute path (commands run by absolute path only)."""
+    podman = shutil.which("podman")
+    if podman is None:
+        raise ContainerUnavailable(
+            f"podman is not on PATH; run {CONTAINER_ENV_SCRIPT} as root once to install it"
+        )
+    return podman
 
 
 def _parse_exports(text: str) -> dict[str, str]:
@@ -193,7 +202,7 @@ def build_image(
         ImageBuildError: the build failed; the exception holds the whole build log.
     """
     args = [
-        "podman",
+        _podman(),
         "build",
         "--pull=never",
         "--build-arg",
@@ -226,7 +235,7 @@ def build_image(
 def image_size(tag: str, env: Mapping[str, str]) -> int:
     """The image's size in bytes, as ``podman image inspect`` reports it (all layers)."""
     done = subprocess.run(
-        ["podman", "image", "inspect", "--format", "{{.Size}}", tag],
+        [_podman(), "image", "inspect", "--format", "{{.Size}}", tag],
         capture_output=True,
         text=True,
         env=_process_env(env),
@@ -268,8 +277,10 @@ class RunnerDirs:
             (self.file_commands, FILE_COMMANDS_MOUNT),
             (self.workspace, WORKSPACE_MOUNT),
         ):
-            if host_path == host_dir or host_path.is_relative_to(host_dir):
-                return f"{mount}/{host_path.relative_to(host_dir).as_posix()}".rstrip("/.")
+            if host_path == host_dir:
+                return mount
+            if host_path.is_relative_to(host_dir):
+                return f"{mount}/{host_path.relative_to(host_dir).as_posix()}"
         raise ValueError(f"{host_path} is not under a folder mounted in the container")
 
     def runner_env(self) -> dict[str, str]:
@@ -383,7 +394,8 @@ def runner_command(
     container_env.update(dirs.runner_env())
     container_env.update(env)
 
-    args = ["podman", "run", "--rm", "--network=host", "--workdir", WORKSPACE_MOUNT]
+    podman = shutil.which("podman") or "podman"  # argv can be shown without podman installed
+    args = [podman, "run", "--rm", "--network=host", "--workdir", WORKSPACE_MOUNT]
     by_name: dict[str, str] = {}
     for name, value in container_env.items():
         if "=" in name or not name:
