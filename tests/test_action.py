@@ -277,3 +277,111 @@ def test_retries_a_5xx_with_the_same_body(fake: FakeLast9, job: Job) -> None:
     puts = [r.body for r in fake.received if r.method == "PUT"]
     assert len(puts) == 2
     assert puts[0] == puts[1]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "title"),
+    [
+        ({"event_state": "begin"}, "Last9: invalid event-state"),
+        ({"timestamp": "yesterday"}, "Last9: invalid timestamp"),
+        ({"attributes": "{oops"}, "Last9: invalid attributes"),
+        ({"api_url": "http://app.last9.io"}, "Last9: invalid api-url"),
+        ({"org": "../admin"}, "Last9: invalid org"),
+        ({"timeout": "forever"}, "Last9: invalid timeout"),
+        ({"fail_on": "maybe"}, "Last9: invalid fail-on"),
+    ],
+    ids=["event-state", "timestamp", "attributes", "api-url", "org", "timeout", "fail-on"],
+)
+def test_invalid_input_fails_before_sending(
+    fake: FakeLast9, job: Job, overrides: dict[str, str], title: str
+) -> None:
+    """A bad input is one ::error naming the input; nothing is sent; no traceback."""
+    result = job.run(inputs_for(fake, **overrides))
+    assert result.returncode == 1
+    assert result.titles() == [title]
+    assert fake.received == []
+    assert "Traceback" not in result.log
+    assert result.outputs["status"] == "failed"
+    assert title in result.summary
+
+
+def test_missing_token_explains_forks_and_dependabot(fake: FakeLast9, job: Job) -> None:
+    """An empty token input (fork PRs, Dependabot) fails with a message that says so."""
+    result = job.run({"org": "acme", "api-url": fake.url, "refresh-token": ""})
+    assert result.returncode == 1
+    [(title, message)] = result.annotations("error")
+    assert title == "Last9: no token"
+    assert "fork" in message
+    assert "Dependabot" in message
+    assert fake.received == []
+
+
+def test_missing_token_with_fail_on_never_is_skipped(fake: FakeLast9, job: Job) -> None:
+    """With `fail-on: never`, a run without secrets warns and reports `skipped`."""
+    result = job.run({"org": "acme", "api-url": fake.url, "fail-on": "never"})
+    assert result.returncode == 0
+    assert result.titles("warning") == ["Last9: no token"]
+    assert result.outputs["status"] == "skipped"
+
+
+@pytest.mark.parametrize(
+    ("token", "title"),
+    [
+        (lambda f: f.mint("refresh", scopes=("read",), ttl=None), "Last9: token lacks write scope"),
+        (lambda f: f.mint("refresh", exp=int(time.time()) - 1), "Last9: refresh token expired"),
+        (lambda _fake: "definitely-not-a-jwt", "Last9: invalid refresh-token"),
+    ],
+    ids=["read-scope", "expired", "not-a-jwt"],
+)
+def test_bad_refresh_token_fails_before_any_call(
+    fake: FakeLast9, job: Job, token: object, title: str
+) -> None:
+    """Read scope, an expired or a malformed refresh token is caught locally: no request."""
+    result = job.run(inputs_for(fake, refresh_token=token(fake)))  # type: ignore[operator]
+    assert result.returncode == 1
+    assert result.titles() == [title]
+    assert fake.received == []
+
+
+def test_read_scope_access_token_fails_before_any_call(fake: FakeLast9, job: Job) -> None:
+    """A read-scope access token is a configuration error, not a reason to exchange."""
+    access = fake.mint("access", scopes=("read",))
+    result = job.run(inputs_for(fake, access_token=access))
+    assert result.titles() == ["Last9: token lacks write scope"]
+    assert fake.received == []
+
+
+@pytest.mark.parametrize(
+    ("fail_on", "code", "kind"),
+    [("any", 1, "error"), ("config", 1, "error"), ("never", 0, "warning")],
+    ids=["any", "config", "never"],
+)
+def test_revoked_refresh_token_follows_the_policy(
+    fake: FakeLast9, job: Job, fail_on: str, code: int, kind: str
+) -> None:
+    """A revoked refresh token is a configuration error: fails unless `fail-on: never`."""
+    revoked = fake.mint("refresh", ttl=None)
+    fake.revoke(revoked)
+    result = job.run(inputs_for(fake, refresh_token=revoked, fail_on=fail_on))
+    assert result.returncode == code
+    assert result.titles(kind) == ["Last9: refresh token rejected"]
+    assert result.outputs["status"] == "failed"
+    assert fake.events() == []
+
+
+@pytest.mark.parametrize(
+    ("fail_on", "code", "kind"),
+    [("any", 1, "error"), ("config", 0, "warning"), ("never", 0, "warning")],
+    ids=["any", "config", "never"],
+)
+def test_outage_follows_the_policy(
+    fake: FakeLast9, job: Job, fail_on: str, code: int, kind: str
+) -> None:
+    """Last9 down until the timeout: fails only with `fail-on: any`, else warns."""
+    down = Fault(status=503, headers={"Retry-After": "0"})
+    fake.script("exchange", *[down] * 5)
+    result = job.run(inputs_for(fake, fail_on=fail_on, timeout="5"))
+    assert result.returncode == code
+    assert result.titles(kind) == ["Last9: API unavailable"]
+    assert result.outputs["status"] == "failed"
+    assert fake.exchanges() == 5

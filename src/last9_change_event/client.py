@@ -9,7 +9,10 @@ anywhere but ``api-url``.
 
 from __future__ import annotations
 
+import html
 import json
+import re
+import socket
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -27,6 +30,8 @@ USER_AGENT = f"last9-change-event/{__version__} python-requests/{requests.__vers
 CONNECT_TIMEOUT = 10.0
 _RETRYABLE = frozenset({429, 500, 502, 503, 504, 507, 520, 521, 522, 523, 524})
 _SHOWN_BODY_CHARS = 200
+_HTML_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+_UNRESOLVED_HOST = re.compile(r"Failed to resolve '([^']*)'")
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +47,9 @@ class Answer:
         """Last9's ``error`` text, or the start of the body."""
         if isinstance(self.body, dict) and isinstance(self.body.get("error"), str):
             return _one_line(self.body["error"])
+        title = _HTML_TITLE.search(self.text)
+        if title is not None and title.group(1).strip():
+            return f'an HTML page, "{_one_line(html.unescape(title.group(1)))}"'
         return _one_line(self.text) or "(empty body)"
 
 
@@ -145,7 +153,7 @@ class Last9Client:
         if not isinstance(answer.body, dict):
             raise OutageError(
                 f"Last9 answered {answer.status} to the change event with a body that is not "
-                f"JSON: {answer.error}",
+                f"JSON: {answer.error}.",
                 remedy="A proxy may stand between the runner and Last9; check `api-url`. "
                 "The event may or may not have been recorded.",
                 title="Last9: unexpected answer",
@@ -165,6 +173,7 @@ class Last9Client:
         body = json.dumps(payload, separators=(",", ":")).encode()
         all_headers = {"Content-Type": "application/json", **headers}
         last_problem = "no attempt was made"
+        answered = False
         for attempt in range(1, self._policy.attempts + 1):
             remaining = self._remaining(what, last_problem)
             self.requests_made += 1
@@ -185,15 +194,19 @@ class Last9Client:
                     title="Last9: TLS verification failed",
                 ) from None
             except (requests.ConnectionError, requests.Timeout) as error:
+                _raise_if_unknown_host(error, self.api_url)
                 last_problem = _describe(error)
                 if not resend_after_send and not _not_sent(error):
                     raise OutageError(
                         f"{what.capitalize()} failed after it was sent: {last_problem}.",
                         remedy="Last9 may or may not have recorded it; it is not resent, so "
-                        "that it is never recorded twice.",
+                        "that it is never recorded twice. If Last9 is slow to answer, raise "
+                        "`timeout`.",
                     ) from None
+                answered = False
                 wait = self._policy.backoff(attempt)
             else:
+                answered = True
                 answer = _answer(response)
                 if 300 <= answer.status < 400:
                     raise ConfigError(
@@ -214,13 +227,17 @@ class Last9Client:
                 raise OutageError(
                     f"{what.capitalize()} failed ({last_problem}), and the next try "
                     f"(in {wait:.1f} s) would pass the {self._timeout:g} s timeout.",
-                    remedy="Last9 may be having an outage; raise `timeout` to wait longer.",
+                    remedy="Last9 may be having an outage; raise `timeout` to wait longer."
+                    if answered
+                    else _UNREACHABLE,
                 )
             self._log(f"{what} failed ({last_problem}); retry {attempt} in {wait:.1f} s")
             self._sleep(wait)
         raise OutageError(
             f"{what.capitalize()} failed {self._policy.attempts} times; the last: {last_problem}.",
-            remedy="Last9 may be having an outage, or `api-url` may be wrong.",
+            remedy="Last9 may be having an outage, or `api-url` may be wrong."
+            if answered
+            else _UNREACHABLE,
         )
 
     def _remaining(self, what: str, last_problem: str) -> float:
@@ -232,6 +249,31 @@ class Last9Client:
                 remedy="Raise `timeout`, or check that `api-url` is reachable from the runner.",
             )
         return remaining
+
+
+_UNREACHABLE = (
+    "Check that `api-url` is right and reachable from the runner (behind a proxy, set "
+    "`HTTPS_PROXY`); raise `timeout` to keep trying longer."
+)
+
+
+def _raise_if_unknown_host(error: requests.RequestException, api_url: str) -> None:
+    """A host name the DNS says does not exist will not appear by retrying: that is a
+    configuration error (a typo in ``api-url``, or a runner that needs a proxy), not an outage.
+    A temporary DNS failure stays an outage and is retried."""
+    reason = error.args[0] if error.args else None
+    reason = getattr(reason, "reason", reason)
+    cause = getattr(reason, "__cause__", None)
+    if not (isinstance(cause, socket.gaierror) and cause.errno == socket.EAI_NONAME):
+        return
+    named = _UNRESOLVED_HOST.search(str(reason))
+    host = named.group(1) if named else api_url
+    raise ConfigError(
+        f"The host name {host} does not resolve: the DNS knows no such host.",
+        remedy="Check `api-url` (scheme and host only, e.g. `https://app.last9.io`). On a "
+        "runner that resolves only internal names, set `HTTPS_PROXY`.",
+        title="Last9: unknown host",
+    ) from None
 
 
 def _raise_for_other(answer: Answer, what: str) -> None:
@@ -280,10 +322,12 @@ def _describe(error: requests.RequestException) -> str:
     reason = error.args[0] if error.args else error
     reason = getattr(reason, "reason", reason)
     text = _one_line(str(reason))
-    if "Name or service not known" in text or "NameResolution" in type(reason).__name__:
-        return "the host name does not resolve (DNS)"
+    if "NameResolution" in type(reason).__name__:
+        return "DNS failed to resolve the host name"
     if "Connection refused" in text:
         return "connection refused"
+    if "RemoteDisconnected" in text or "Connection aborted" in text:
+        return "the connection closed before Last9 answered"
     return text
 
 
