@@ -63,6 +63,7 @@ import secrets
 import signal
 import socket
 import socketserver
+import ssl
 import sys
 import threading
 import time
@@ -380,8 +381,10 @@ class FakeLast9:
         host: str = "127.0.0.1",
         port: int = 0,
         on_event: Callable[[dict[str, Any]], None] | None = None,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self.org = org
+        self.tls = tls
         self.access_ttl = access_ttl
         self.host = host
         self.port = port
@@ -419,6 +422,8 @@ class FakeLast9:
         self._stopping.clear()
         server_class = _Server6 if ":" in self.host else _Server
         server = server_class((self.host, self.port), self)
+        if self.tls is not None:
+            server.socket = self.tls.wrap_socket(server.socket, server_side=True)
         self._server = server
         self._thread = threading.Thread(
             target=server.serve_forever,
@@ -451,7 +456,8 @@ class FakeLast9:
         if self._server is None:
             raise RuntimeError("FakeLast9 is not running")
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self._server.server_port}"
+        scheme = "https" if self.tls is not None else "http"
+        return f"{scheme}://{host}:{self._server.server_port}"
 
     @property
     def secret(self) -> bytes:
@@ -732,7 +738,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=0, help="port to listen on (0: any)")
     parser.add_argument("--org", default="acme", help="organization slug (default: acme)")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback)")
+    parser.add_argument("--tls-cert", help="serve https with this PEM certificate chain")
+    parser.add_argument("--tls-key", help="the certificate's PEM private key")
     args = parser.parse_args(argv)
+    tls = None
+    if args.tls_cert:
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        tls.load_cert_chain(args.tls_cert, args.tls_key)
 
     done = threading.Event()
 
@@ -741,7 +753,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
-    with FakeLast9(org=args.org, host=args.host, port=args.port, on_event=_print_event) as fake:
+    with FakeLast9(
+        org=args.org, host=args.host, port=args.port, on_event=_print_event, tls=tls
+    ) as fake:
         refresh = fake.mint("refresh", scopes=("write",), ttl=None)
         print(json.dumps({"url": fake.url, "org": fake.org, "refresh_token": refresh}), flush=True)
         while not done.wait(0.2):
