@@ -26,8 +26,8 @@ RUN pip install --no-cache-dir --root-user-action=ignore --no-deps --require-has
 
 COPY entrypoint.py post.py /action/
 COPY src/last9_change_event/ /action/src/last9_change_event/
-# post.py is the post-entrypoint (run directly, through its shebang); compile our own code too.
+# post.py is the post-entrypoint (run directly, through its shebang); byte-compile our package too.
 RUN chmod 0755 /action/entrypoint.py /action/post.py \
-    && python -m compileall -q /action
+    && python -m compileall -q /action/src
 
 ENTRYPOINT ["python", "/action/entrypoint.py"]

@@ -11,7 +11,7 @@ import re
 import subprocess
 import sys
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,10 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 ENTRYPOINT = ROOT / "entrypoint.py"
 POST = ROOT / "post.py"
+
+#: Called after every step with its result and the raw text of its file commands, keyed
+#: ``OUTPUT``, ``STATE``, ``ENV``, ``STEP_SUMMARY`` (``conftest.py`` adds the leak watch).
+OBSERVERS: list[Callable[[StepResult, Mapping[str, str]], None]] = []
 
 #: The variables a runner sets for every step of a job (values of a release-triggered run).
 RUNNER_ENV: Mapping[str, str] = {
@@ -184,4 +188,7 @@ class Job:
             self.states[step_id] = result.state
         self.env.update(result.exported)
         self.steps.append(result)
+        raw = {name: path.read_text(encoding="utf-8") for name, path in files.items()}
+        for observe in OBSERVERS:
+            observe(result, raw)
         return result

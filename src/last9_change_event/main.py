@@ -12,7 +12,7 @@ from typing import Any
 
 from last9_change_event import context, deployment
 from last9_change_event.client import Last9Client, TokenRejectedError
-from last9_change_event.errors import ActionError, AuthError, ConfigError, fails_step
+from last9_change_event.errors import ActionError, AuthError, ConfigError, FailOn, fails_step
 from last9_change_event.inputs import SECRET_INPUTS, SPECS, Inputs, fail_on_of, parse_inputs
 from last9_change_event.plan import Plan, make_plan
 from last9_change_event.retry import RetryPolicy
@@ -182,24 +182,33 @@ class _Step:
     def _deliver(
         self, plan: Plan, inputs: Inputs, client: Last9Client, credentials: Credentials
     ) -> AccessToken:
+        """Send every payload on one session; returns the token used last."""
+        used = [self._send_one(payload, inputs, client, credentials) for payload in plan.payloads]
+        return used[-1]
+
+    def _send_one(
+        self,
+        payload: dict[str, Any],
+        inputs: Inputs,
+        client: Last9Client,
+        credentials: Credentials,
+    ) -> AccessToken:
         token = credentials.token()
-        for payload in plan.payloads:
-            token = credentials.token()
+        try:
+            client.send_event(inputs.org, token.value, payload)
+        except TokenRejectedError as rejected:
+            renewed = credentials.renew()
+            if renewed is None:
+                raise _rejected(rejected, renewable=bool(inputs.refresh_token)) from None
+            self.reporter.info(
+                f"Last9 refused the access token ({rejected.answer.error}); "
+                "retrying once with a new one."
+            )
             try:
-                client.send_event(inputs.org, token.value, payload)
-            except TokenRejectedError as rejected:
-                renewed = credentials.renew()
-                if renewed is None:
-                    raise _rejected(rejected, renewable=bool(inputs.refresh_token)) from None
-                self.reporter.info(
-                    f"Last9 refused the access token ({rejected.answer.error}); "
-                    "retrying once with a new one."
-                )
-                token = renewed
-                try:
-                    client.send_event(inputs.org, token.value, payload)
-                except TokenRejectedError as again:
-                    raise _rejected(again, renewable=True) from None
+                client.send_event(inputs.org, renewed.value, payload)
+            except TokenRejectedError as again:
+                raise _rejected(again, renewable=True) from None
+            return renewed
         return token
 
     def _masked(self, token: AccessToken) -> AccessToken:
@@ -243,8 +252,8 @@ class _Step:
         if token is not None:
             self.reporter.save_state(STATE_ACCESS_TOKEN, token.value)
 
-    def failed(self, error: ActionError, fail_on: str) -> Result:
-        fails = fails_step(error, fail_on)  # type: ignore[arg-type]
+    def failed(self, error: ActionError, fail_on: FailOn) -> Result:
+        fails = fails_step(error, fail_on)
         status = "skipped" if isinstance(error, MissingTokenError) and not fails else "failed"
         if fails:
             self.reporter.error(error.title, error.describe())

@@ -10,6 +10,7 @@ about with ``***`` in whatever they print or write, as a second line of defence.
 
 from __future__ import annotations
 
+import secrets
 import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -18,6 +19,10 @@ from typing import TextIO
 
 from actions_toolkit.command import Command
 from actions_toolkit.file_command import prepare_key_value_message
+
+#: Shorter values are masked by the runner but not replaced locally: no Last9 token is that
+#: short, and replacing every ``0`` or ``true`` would corrupt the outputs and the summary.
+MIN_REDACTED_CHARS = 8
 
 
 class Reporter:
@@ -30,7 +35,7 @@ class Reporter:
 
     def mask(self, secret: str | None) -> None:
         """Hide ``secret`` from everything printed from now on."""
-        if secret and secret not in self._secrets:
+        if secret and len(secret) >= MIN_REDACTED_CHARS and secret not in self._secrets:
             self._secrets.append(secret)
             self._sort()
 
@@ -101,8 +106,17 @@ class GitHubReporter(Reporter):
             super().mask(secret)
 
     def info(self, message: str) -> None:
-        """A plain log line."""
-        self.out.write(self.redact(message) + "\n")
+        """A plain log line. Text that the runner could read as a workflow command (``::`` at
+        a line's start, or the legacy ``##[`` anywhere in it), such as a payload holding a pull
+        request's title, is printed with command processing paused (``::stop-commands::``)."""
+        text = self.redact(message)
+        if "::" in text or "##[" in text:
+            resume = secrets.token_hex(16)
+            self._command("stop-commands", {}, resume, redact=False)
+            self.out.write(text + "\n")
+            self._command(resume, {}, "", redact=False)
+        else:
+            self.out.write(text + "\n")
         self.out.flush()
 
     def debug(self, message: str) -> None:

@@ -1,8 +1,8 @@
 """Build the action's image with podman and run it exactly the way the GitHub runner runs it.
 
 There is no Docker engine and no registry on these machines: ``scripts/container-env`` sets up
-podman, its settings and a stand-in base image (see ``/work/shared/container-ci.md``). This module
-wraps that for the container tests:
+podman, its settings and a stand-in base image (a debootstrapped Debian bookworm with python3, in
+place of ``python:3.12-slim``). This module wraps that for the container tests:
 
 - :func:`ensure_environment` runs the script and returns the environment podman needs;
 - :func:`build_image` builds the real ``Dockerfile`` on the stand-in base;
