@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import jwt
 import pytest
@@ -44,6 +45,7 @@ TOKEN_TITLES = frozenset(
         "Last9: token lacks write scope",
         "Last9: access token expired",
         "Last9: access token rejected",
+        "Last9: token rejected",
     }
 )
 OUR_COMMANDS = frozenset({"add-mask", "debug", "warning", "error", "group", "endgroup"})
@@ -298,6 +300,8 @@ def test_attributes_json_of_every_shape(server: FakeLast9, folder: Path, attribu
     server.reset()
     result = step(inputs(server, attributes=json.dumps(attributes)), folder)
     check(result, server, {"attributes"})
+    if not isinstance(attributes, dict | list):
+        return  # a bare JSON string, number or null is read as `key=value` text
     flat = isinstance(attributes, dict) and all(
         value is None or isinstance(value, str | int | float) for value in attributes.values()
     )
@@ -478,8 +482,8 @@ def test_api_url_and_org_never_steer_a_request_elsewhere(url: str, org: str) -> 
         return
     prepared = requests.Request("PUT", f"{base}/api/v4/organizations/acme/change_events").prepare()
     assert prepared.url is not None
-    sent_to = requests.utils.urlparse(prepared.url)
-    given_host = requests.utils.urlparse(base)
+    sent_to = urlsplit(prepared.url)
+    given_host = urlsplit(base)
     assert sent_to.scheme in ("https", "http")
     assert (sent_to.hostname, sent_to.port) == (given_host.hostname, given_host.port)
     assert sent_to.path == "/api/v4/organizations/acme/change_events"

@@ -9,14 +9,12 @@ anywhere but ``api-url``.
 
 from __future__ import annotations
 
-import html
 import json
 import re
 import socket
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import requests
 from urllib3.exceptions import NewConnectionError
@@ -34,8 +32,7 @@ _HTML_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL
 _UNRESOLVED_HOST = re.compile(r"Failed to resolve '([^']*)'")
 
 
-@dataclass(frozen=True, slots=True)
-class Answer:
+class Answer(NamedTuple):
     """Last9's answer: status and the parsed JSON body (``None`` when it is not JSON)."""
 
     status: int
@@ -49,6 +46,8 @@ class Answer:
             return _one_line(self.body["error"])
         title = _HTML_TITLE.search(self.text)
         if title is not None and title.group(1).strip():
+            import html  # noqa: PLC0415  (only an HTML error page needs it)
+
             return f'an HTML page, "{_one_line(html.unescape(title.group(1)))}"'
         return _one_line(self.text) or "(empty body)"
 

@@ -12,9 +12,8 @@ import json
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal, cast
+from typing import Literal, NamedTuple, cast
 from urllib.parse import urlsplit
 
 from last9_change_event.attributes import Attributes, clean_value, label_key
@@ -23,8 +22,7 @@ from last9_change_event.errors import FailOn, InputError
 EventState = Literal["start", "stop"]
 
 
-@dataclass(frozen=True, slots=True)
-class InputSpec:
+class InputSpec(NamedTuple):
     """One input of action.yml: its name and the default the runner would merge in."""
 
     name: str
@@ -69,8 +67,7 @@ _RFC3339 = re.compile(
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
-@dataclass(frozen=True, slots=True)
-class Inputs:
+class Inputs(NamedTuple):
     """Every input, validated and typed."""
 
     org: str

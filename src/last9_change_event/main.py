@@ -225,8 +225,9 @@ class _Step:
         outputs["status"] = status
         if token is not None:
             outputs["access-token"] = token.value
-            if token.expires_at is not None:
-                outputs["access-token-expires-at"] = _rfc3339(token.expires_at)
+            expires_at = _rfc3339(token.expires_at)
+            if expires_at is not None:
+                outputs["access-token-expires-at"] = expires_at
         for name, value in outputs.items():
             self.reporter.set_output(name, value)
         if inputs.event_state == "start" and plan.deployment_id:
@@ -298,8 +299,14 @@ def _rejected(rejected: TokenRejectedError, *, renewable: bool) -> AuthError:
     )
 
 
-def _rfc3339(epoch: int) -> str:
-    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="seconds")
+def _rfc3339(epoch: int | None) -> str | None:
+    """The time as RFC 3339; ``None`` when unknown or not a date (a token's `exp` in year 10000)."""
+    if epoch is None:
+        return None
+    try:
+        return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="seconds")
+    except (OverflowError, OSError, ValueError):
+        return None
 
 
 def _float(text: str | None) -> float | None:

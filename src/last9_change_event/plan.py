@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from last9_change_event import context, deployment
 from last9_change_event.event import build_payload, event_attributes, format_timestamp
 from last9_change_event.inputs import Inputs
 
 
-@dataclass(frozen=True, slots=True)
-class Plan:
+class Plan(NamedTuple):
     """The bodies to send (one per service), their shared timestamp and deployment id."""
 
     payloads: tuple[dict[str, Any], ...]

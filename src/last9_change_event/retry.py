@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
 from datetime import UTC
 from email.utils import parsedate_to_datetime
+from typing import NamedTuple
 
 
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
+class RetryPolicy(NamedTuple):
     """Up to ``attempts`` tries; the n-th wait is up to ``base * 2**n`` seconds, at most ``cap``.
 
     ``base=0`` makes every wait instant (tests).

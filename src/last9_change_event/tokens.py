@@ -7,7 +7,7 @@ check); ``exp`` says whether an access token is still good for ``MARGIN_SECONDS`
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import jwt
 
@@ -17,8 +17,7 @@ MARGIN_SECONDS = 60
 TOKENS_PAGE = "Last9 → Settings → API Access"
 
 
-@dataclass(frozen=True, slots=True)
-class Claims:
+class Claims(NamedTuple):
     """What the action reads from a token: expiry, scopes and organization, when present."""
 
     exp: int | None
@@ -26,8 +25,7 @@ class Claims:
     org: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class AccessToken:
+class AccessToken(NamedTuple):
     """An access token and its expiry (epoch seconds), if known."""
 
     value: str
