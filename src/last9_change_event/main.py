@@ -6,12 +6,12 @@ import json
 import os
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from actions_toolkit import core
 
 from last9_change_event import context, deployment
-from last9_change_event.client import Last9Client, TokenRejectedError
 from last9_change_event.errors import ActionError, AuthError, ConfigError, FailOn, fails_step
 from last9_change_event.inputs import SECRET_INPUTS, SPECS, Inputs, fail_on_of, parse_inputs
 from last9_change_event.plan import Plan, make_plan
@@ -27,6 +27,11 @@ from last9_change_event.tokens import (
 )
 from last9_change_event.workflow import GitHubReporter, Reporter
 
+if TYPE_CHECKING:
+    # Imported where a request is made: a dry run or a configuration error never loads
+    # requests and urllib3 (about half of the step's start-up time).
+    from last9_change_event.client import Last9Client, TokenRejectedError
+
 #: What a start with ``auto-stop`` saves in ``$GITHUB_STATE``; the post step reads ``STATE_<name>``.
 STATE_ARMED = "auto_stop"
 STATE_DEPLOYMENT_ID = "deployment_id"
@@ -40,29 +45,34 @@ class MissingTokenError(ConfigError):
     default_title = "Last9: no token"
 
 
-@dataclass
 class Result:
     """How the step ended: its exit code and its outputs."""
 
-    exit_code: int
-    outputs: dict[str, str] = field(default_factory=dict)
+    __slots__ = ("exit_code", "outputs")
+
+    def __init__(self, exit_code: int, outputs: dict[str, str] | None = None) -> None:
+        self.exit_code = exit_code
+        self.outputs: dict[str, str] = {} if outputs is None else outputs
+
+    def __repr__(self) -> str:
+        return f"Result(exit_code={self.exit_code!r}, outputs={self.outputs!r})"
 
 
 def main() -> int:
     """The action's main step, as the runner runs it."""
     env = dict(os.environ)
-    return run(runner_inputs(env), env, GitHubReporter(env), stage="main").exit_code
+    return run(runner_inputs(), env, GitHubReporter(env), stage="main").exit_code
 
 
 def post() -> int:
     """The action's post step: sends the stop of an ``auto-stop`` start, else nothing."""
     env = dict(os.environ)
-    return run(runner_inputs(env), env, GitHubReporter(env), stage="post").exit_code
+    return run(runner_inputs(), env, GitHubReporter(env), stage="post").exit_code
 
 
-def runner_inputs(env: Mapping[str, str]) -> dict[str, str]:
-    """Each input from ``INPUT_<NAME>``: upper-cased, hyphens kept, as the runner passes them."""
-    return {spec.name: env.get(f"INPUT_{spec.name.upper()}", "") for spec in SPECS}
+def runner_inputs() -> dict[str, str]:
+    """Each input as actions-toolkit reads it: ``INPUT_<NAME>``, upper-cased, hyphens kept."""
+    return {spec.name: core.get_input(spec.name, trim_whitespace=False) for spec in SPECS}
 
 
 def run(
@@ -96,8 +106,7 @@ def run(
 
 def _stop_inputs(inputs: Inputs, env: Mapping[str, str]) -> Inputs:
     """The post step's stop: the start's deployment id, its token while valid, the time now."""
-    return replace(
-        inputs,
+    return inputs._replace(
         event_state="stop",
         auto_stop=False,
         timestamp=None,
@@ -132,6 +141,8 @@ class _Step:
             return self._finish(inputs, plan, "dry-run", given)
         self.reporter.info(f"Sending the {what} to {inputs.api_url} (organization {inputs.org}).")
         self._show_payloads(plan)
+        from last9_change_event.client import Last9Client  # noqa: PLC0415  (see TYPE_CHECKING)
+
         with Last9Client(
             inputs.api_url,
             timeout=inputs.timeout,
@@ -193,6 +204,8 @@ class _Step:
         client: Last9Client,
         credentials: Credentials,
     ) -> AccessToken:
+        from last9_change_event.client import TokenRejectedError  # noqa: PLC0415
+
         token = credentials.token()
         try:
             client.send_event(inputs.org, token.value, payload)
