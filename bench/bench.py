@@ -2,16 +2,17 @@
 
 Run it with ``bench/run``: that script installs the tools (hyperfine, GNU time, curl), the
 project's ``.venv`` (this driver runs there) and an interpreter holding exactly what the image
-installs (``requirements.txt``, no PyGithub, no cryptography), which runs every measured process.
+installs (``requirements.txt`` with ``--no-deps``: no PyGithub, no cryptography), which runs every
+measured process.
 
 What it measures, against a fake Last9 served from this process on loopback:
 
-- wall time (hyperfine, several interleaved rounds, medians) and peak memory (GNU time's maximum
+- wall and CPU time (hyperfine, interleaved rounds, medians) and peak memory (GNU time's maximum
   resident set size) of ``python entrypoint.py`` with the runner's ``INPUT_*`` variables and
   file-command files, on two paths: a valid access token (one PUT) and a refresh token only
   (exchange, then PUT); the same for ``bench/bare_client.py`` and for ``curl``;
 - the HTTP requests, TCP connections and token exchanges the fake saw for one run of each;
-- ``python -X importtime``: where the action's start-up time goes, by package;
+- ``python -X importtime``: where the start-up time goes, by package;
 - the image: what it adds over its base, and how long it takes to build, with podman.
 
 A benchmark prints figures and never fails because the machine was slow: it exits 0 unless the
@@ -35,7 +36,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.fake_last9 import FakeLast9
@@ -71,7 +72,9 @@ class BenchError(RuntimeError):
     """The benchmark itself broke (not: the machine was slow)."""
 
 
-# --- running one process the way the runner does ---------------------------------------------
+# --- one process, run the way the runner runs it ---------------------------------------------
+
+_FILE_COMMANDS = ("OUTPUT", "STATE", "ENV", "STEP_SUMMARY")
 
 
 @dataclass(frozen=True)
@@ -104,9 +107,6 @@ def make_step(tmp: Path, inputs: Mapping[str, str]) -> Step:
     return Step(env, files["OUTPUT"])
 
 
-_FILE_COMMANDS = ("OUTPUT", "STATE", "ENV", "STEP_SUMMARY")
-
-
 @dataclass(frozen=True)
 class Counts:
     """What the fake saw during one run."""
@@ -114,6 +114,12 @@ class Counts:
     requests: int
     connections: int
     exchanges: int
+
+    def __str__(self) -> str:
+        return (
+            f"{self.requests} request(s) over {self.connections} connection(s), "
+            f"{self.exchanges} exchange(s)"
+        )
 
 
 def counted(fake: FakeLast9, argv: Sequence[str], env: Mapping[str, str]) -> Counts:
@@ -131,12 +137,12 @@ def counted(fake: FakeLast9, argv: Sequence[str], env: Mapping[str, str]) -> Cou
     return Counts(len(fake.received), fake.connections(), fake.exchanges())
 
 
-# --- the programs compared -------------------------------------------------------------------
+# --- the paths and the programs compared on them ---------------------------------------------
 
 
 @dataclass(frozen=True)
 class Scenario:
-    """One path through the action: its inputs, what curl sends for it, what the fake should see."""
+    """One path through the action: its inputs, what curl sends, what the fake should see."""
 
     key: str
     title: str
@@ -145,15 +151,18 @@ class Scenario:
     expected: Counts
 
 
-def make_paths(fake: FakeLast9, python: str, tmp: Path) -> list[Scenario]:
+def make_scenarios(fake: FakeLast9, python: str, tmp: Path) -> list[Scenario]:
     """The valid-token path (one PUT) and the expired-token path (exchange, then PUT)."""
     refresh = fake.mint("refresh", ttl=None)
     access = fake.mint("access", ttl=3600)
     common = {"org": ORG, "api-url": fake.url, "environment": "production"}
+    # The stop step of the two-step pattern: the start's access token, still good for an hour.
     valid = {**common, "refresh-token": refresh, "access-token": access, "event-state": "stop"}
+    # A start step: the refresh token only.
     expired = {**common, "refresh-token": refresh}
 
-    # The body the action sends, from one dry run: curl sends exactly that.
+    # curl sends exactly the body the action sends (taken from one dry run), with the token read
+    # from a file rather than from argv.
     step = make_step(tmp, {**valid, "dry-run": "true"})
     subprocess.run(
         [python, str(ENTRYPOINT)], env=step.env, capture_output=True, check=True, timeout=60
@@ -162,39 +171,49 @@ def make_paths(fake: FakeLast9, python: str, tmp: Path) -> list[Scenario]:
     body.write_text(read_file_command(step.output)["payload"], encoding="utf-8")
     exchange = tmp / "exchange.json"
     exchange.write_text(json.dumps({"refresh_token": refresh}), encoding="utf-8")
-    headers = tmp / "headers.txt"  # curl reads the token from a file, not from argv
+    headers = tmp / "headers.txt"
     headers.write_text(
         f"X-LAST9-API-TOKEN: Bearer {access}\nContent-Type: application/json\n", encoding="utf-8"
     )
     curl = shutil.which("curl") or "curl"
-    put = [curl, "-sSf", "-o", "/dev/null", "-X", "PUT", "-H", f"@{headers}"]
-    put += ["--data-binary", f"@{body}", f"{fake.url}/api/v4/organizations/{ORG}/change_events"]
-    post = [curl, "-sSf", "-o", "/dev/null", "-H", "Content-Type: application/json"]
-    post += ["--data-binary", f"@{exchange}", f"{fake.url}/api/v4/oauth/access_token"]
+    put = ["-sSf", "-o", "/dev/null", "-X", "PUT", "-H", f"@{headers}", "--data-binary"]
+    put += [f"@{body}", f"{fake.url}/api/v4/organizations/{ORG}/change_events"]
+    post = ["-sSf", "-o", "/dev/null", "-H", "Content-Type: application/json", "--data-binary"]
+    post += [f"@{exchange}", f"{fake.url}/api/v4/oauth/access_token"]
     # One curl process, one connection: the exchange, then (--next) the PUT. curl cannot read
     # the new token from the answer, so it sends one known in advance: the transport's floor.
     return [
-        Scenario("valid", "valid token", valid, put, Counts(1, 1, 0)),
-        Scenario("expired", "expired token", expired, [*post, "--next", *put[1:]], Counts(2, 1, 1)),
+        Scenario("valid", "valid token", valid, [curl, *put], Counts(1, 1, 0)),
+        Scenario(
+            "expired", "expired token", expired, [curl, *post, "--next", *put], Counts(2, 1, 1)
+        ),
     ]
 
 
-def programs(python: str, path: Scenario) -> dict[str, list[str]]:
+def programs(python: str, scenario: Scenario) -> dict[str, list[str]]:
     """The commands compared on one path, by row name."""
     return {
         "action": [python, str(ENTRYPOINT)],
         "bare client": [python, str(BARE_CLIENT)],
-        "curl": path.curl,
+        "curl": scenario.curl,
     }
 
 
-# --- wall time, memory ------------------------------------------------------------------------
+# --- wall time, CPU time, memory, requests -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Timing:
+    """One command's wall times (s) in one hyperfine call, and its mean CPU time (s)."""
+
+    wall: list[float]
+    cpu: float
 
 
 def hyperfine(
     commands: Mapping[str, Sequence[str]], env: Mapping[str, str], runs: int, tmp: Path
-) -> dict[str, list[float]]:
-    """Each command's run times in seconds, from one hyperfine call (no shell in between)."""
+) -> dict[str, Timing]:
+    """Each command's timings, from one hyperfine call (``-N``: no shell in between)."""
     export = tmp / f"hyperfine-{uuid.uuid4()}.json"
     args = [shutil.which("hyperfine") or "hyperfine", "-N", "--style", "none", "--warmup", "2"]
     args += ["--runs", str(runs), "--export-json", str(export)]
@@ -204,7 +223,10 @@ def hyperfine(
     if done.returncode != 0:
         raise BenchError(f"hyperfine failed:\n{done.stdout}{done.stderr}")
     results = json.loads(export.read_text(encoding="utf-8"))["results"]
-    return {result["command"]: list(result["times"]) for result in results}
+    return {
+        result["command"]: Timing(list(result["times"]), result["user"] + result["system"])
+        for result in results
+    }
 
 
 def max_rss_bytes(argv: Sequence[str], env: Mapping[str, str]) -> int:
@@ -221,6 +243,152 @@ def max_rss_bytes(argv: Sequence[str], env: Mapping[str, str]) -> int:
     if done.returncode != 0 or found is None:
         raise BenchError(f"/usr/bin/time -v {shlex.join(argv)} failed:\n{done.stderr}")
     return int(found.group(1)) * 1024
+
+
+@dataclass
+class Row:
+    """Everything measured for one program on one path."""
+
+    wall: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)
+    rss: list[int] = field(default_factory=list)
+    counts: Counts | None = None
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.wall)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How many times to measure each figure."""
+
+    python: str
+    rounds: int
+    runs: int
+    memory_runs: int
+    import_runs: int
+
+
+def measure_processes(
+    settings: Settings, fake: FakeLast9, scenarios: Sequence[Scenario], tmp: Path
+) -> dict[tuple[str, str], Row]:
+    """Wall, CPU, memory and requests of every program on every path, keyed (path, program)."""
+    python = settings.python
+    rows: dict[tuple[str, str], Row] = {}
+    steps = {scenario.key: make_step(tmp, scenario.inputs) for scenario in scenarios}
+    for _ in range(settings.rounds):  # rounds interleave the paths and the programs
+        for scenario in scenarios:
+            commands = programs(python, scenario)
+            if scenario.key == "valid":
+                commands["python alone"] = [python, "-c", "pass"]
+            timed = hyperfine(commands, steps[scenario.key].env, settings.runs, tmp)
+            for name, timing in timed.items():
+                row = rows.setdefault((scenario.key, name), Row())
+                row.wall.extend(timing.wall)
+                row.cpu.append(timing.cpu)
+    for _ in range(settings.memory_runs):
+        for scenario in scenarios:
+            for name, command in programs(python, scenario).items():
+                rss = max_rss_bytes(command, steps[scenario.key].env)
+                rows[(scenario.key, name)].rss.append(rss)
+    for scenario in scenarios:
+        for name, command in programs(python, scenario).items():
+            env = make_step(tmp, scenario.inputs).env
+            rows[(scenario.key, name)].counts = counted(fake, command, env)
+    return rows
+
+
+def chained_stop(
+    python: str, fake: FakeLast9, start_inputs: Mapping[str, str], tmp: Path
+) -> Counts:
+    """The two-step pattern: what the stop step costs when given the start's access token."""
+    start = make_step(tmp, start_inputs)
+    counted(fake, [python, str(ENTRYPOINT)], start.env)
+    handed = read_file_command(start.output)["access-token"]
+    stop = make_step(tmp, {**start_inputs, "access-token": handed, "event-state": "stop"})
+    return counted(fake, [python, str(ENTRYPOINT)], stop.env)
+
+
+def print_processes(scenarios: Sequence[Scenario], rows: Mapping[tuple[str, str], Row]) -> None:
+    print(
+        "| path | program | wall median (ms) | wall min (ms) | CPU user+sys (ms) "
+        "| action / this (wall) | peak RSS (MiB) | requests | connections | exchanges |"
+    )
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for scenario in scenarios:
+        action = rows[(scenario.key, "action")].median
+        for (key, name), row in rows.items():
+            if key != scenario.key:
+                continue
+            counts = row.counts
+            cells = [
+                scenario.title,
+                name,
+                _ms(row.median),
+                _ms(min(row.wall)),
+                _ms(statistics.median(row.cpu)),
+                f"{action / row.median:.2f}",
+                f"{statistics.median(row.rss) / MIB:.1f}" if row.rss else "",
+                *(
+                    (str(counts.requests), str(counts.connections), str(counts.exchanges))
+                    if counts
+                    else ("", "", "")
+                ),
+            ]
+            print("| " + " | ".join(cells) + " |")
+
+
+Target = tuple[str, str, str, bool | None]
+
+
+def process_targets(
+    scenarios: Sequence[Scenario], rows: Mapping[tuple[str, str], Row], stop: Counts
+) -> list[Target]:
+    """The targets on wall time, memory and requests, with what was measured."""
+    targets: list[Target] = []
+    for scenario in scenarios:
+        action, bare = rows[(scenario.key, "action")], rows[(scenario.key, "bare client")]
+        ratio = action.median / bare.median
+        cpu = statistics.median(action.cpu) / statistics.median(bare.cpu)
+        targets.append(
+            (
+                f"wall, action / bare client, {scenario.title}",
+                f"{ratio:.2f} ({_ms(action.median)} / {_ms(bare.median)} ms; CPU time: {cpu:.2f})",
+                f"<= {WALL_RATIO_TARGET}",
+                ratio <= WALL_RATIO_TARGET,
+            )
+        )
+    for scenario in scenarios:
+        peak = statistics.median(rows[(scenario.key, "action")].rss) / MIB
+        targets.append(
+            (
+                f"peak memory of the action, {scenario.title}",
+                f"{peak:.1f} MiB",
+                f"<= {RSS_TARGET_MIB:.0f} MiB",
+                peak <= RSS_TARGET_MIB,
+            )
+        )
+    for scenario in scenarios:
+        seen = rows[(scenario.key, "action")].counts
+        targets.append(
+            (
+                f"HTTP, {scenario.title}",
+                str(seen),
+                str(scenario.expected),
+                seen == scenario.expected,
+            )
+        )
+    expected = Counts(1, 1, 0)
+    targets.append(
+        (
+            "HTTP, stop step given the start's access-token",
+            str(stop),
+            str(expected),
+            stop == expected,
+        )
+    )
+    return targets
 
 
 # --- import time ------------------------------------------------------------------------------
@@ -281,6 +449,48 @@ def median_profile(profiles: Sequence[ImportProfile]) -> ImportProfile:
     return ImportProfile(medians(lambda p: p.by_package), medians(lambda p: p.top_level))
 
 
+def measure_imports(
+    settings: Settings, scenarios: Sequence[Scenario], tmp: Path
+) -> dict[str, ImportProfile]:
+    """The median import profile of the action (send and dry run) and of the bare client."""
+    valid = make_step(tmp, scenarios[0].inputs).env
+    dry = make_step(tmp, {**scenarios[0].inputs, "dry-run": "true"}).env
+    action = [settings.python, str(ENTRYPOINT)]
+    profiled = {
+        "action, valid token": (action, valid),
+        "action, dry-run": (action, dry),
+        "bare client": ([settings.python, str(BARE_CLIENT)], valid),
+    }
+    return {
+        name: median_profile([import_profile(command, env) for _ in range(settings.import_runs)])
+        for name, (command, env) in profiled.items()
+    }
+
+
+def print_imports(profiles: Mapping[str, ImportProfile]) -> None:
+    names = list(profiles)
+    print("| package | " + " | ".join(names) + " |")
+    print("| --- |" + " ---: |" * len(names))
+    groups = sorted(
+        {group for profile in profiles.values() for group in profile.by_package},
+        key=lambda group: -max(profile.by_package.get(group, 0) for profile in profiles.values()),
+    )
+    for group in groups:
+        label = "our code (last9_change_event)" if group == "last9_change_event" else group
+        cells = [f"{profile.by_package.get(group, 0) / 1000:.1f}" for profile in profiles.values()]
+        print(f"| {label} | " + " | ".join(cells) + " |")
+    totals = [f"**{profile.total / 1000:.1f}**" for profile in profiles.values()]
+    print("| **total** | " + " | ".join(totals) + " |")
+    for name in names[:2]:
+        top = sorted(profiles[name].top_level.items(), key=lambda item: -item[1])[:6]
+        shown = ", ".join(f"`{module}` {micros / 1000:.1f}" for module, micros in top)
+        print(f"\nLargest top-level imports, {name} (cumulative ms): {shown}")
+    print(
+        "\n`-X importtime` adds its own bookkeeping to every import: compare these figures with "
+        "each other, not with the wall times."
+    )
+
+
 # --- the image --------------------------------------------------------------------------------
 
 
@@ -295,6 +505,7 @@ class ImageFigures:
     layers: list[tuple[int, str]]
 
 
+#: The build context: what .dockerignore lets through, and the two files that steer the build.
 _CONTEXT = ("Dockerfile", ".dockerignore", "requirements.txt", "entrypoint.py", "post.py")
 
 
@@ -315,85 +526,116 @@ def measure_image(tmp: Path) -> ImageFigures | str:
         context / "src" / "last9_change_event",
         ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
     )
-    # A comment unique to this run changes requirements.txt's content, so the build cache misses
-    # from the pip install on: "cold-ish" is every step of ours run again on a cached base.
+    # A comment unique to this run changes requirements.txt, so the layer cache misses from the
+    # pip install on: "cold-ish" is every step of the Dockerfile run again on a cached base.
     with (context / "requirements.txt").open("a", encoding="utf-8") as file:
         file.write(f"# bench {uuid.uuid4()}\n")
     tag = f"localhost/last9-change-event-bench:{uuid.uuid4().hex[:12]}"
-    podman_bin = shutil.which("podman") or "podman"
-    process_env = {**os.environ, **env}
     try:
         cold = podman.build_image(context, tag, env=env)
         warm = podman.build_image(context, tag, env=env)
         added = podman.image_size(tag, env) - podman.image_size(podman.STANDIN_BASE, env)
-        history = subprocess.run(
-            [podman_bin, "history", "--format", "{{.Size}}\t{{.CreatedBy}}", "--human=false"]
-            + [tag],
-            env=process_env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=True,
-        )
+        ours = _history(tag, env)
+        layers = ours[: len(ours) - len(_history(podman.STANDIN_BASE, env))]
     except podman.ImageBuildError as error:
         tail = "\n".join(error.log.strip().splitlines()[-5:])
         return f"the image did not build, so it was not measured:\n{tail}"
     finally:
-        subprocess.run(
-            [podman_bin, "rmi", "--force", tag],
-            env=process_env,
-            capture_output=True,
-            timeout=120,
-            check=False,
-        )
-    return ImageFigures(podman.STANDIN_BASE, added, cold, warm, _our_layers(history.stdout))
+        _podman(["rmi", "--force", tag], env, check=False)
+    return ImageFigures(podman.STANDIN_BASE, added, cold, warm, layers)
 
 
-def _our_layers(history: str) -> list[tuple[int, str]]:
-    """The layers the Dockerfile adds (newest first, up to the base's), with their sizes."""
+def _podman(
+    args: Sequence[str], env: Mapping[str, str], *, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [shutil.which("podman") or "podman", *args],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=check,
+    )
+
+
+_HUMAN_SIZE = re.compile(r"([\d.]+)\s*([kMG]?B)")
+_UNITS = {"B": 1, "kB": 1000, "MB": MB, "GB": 1000 * MB}
+
+
+def _history(image: str, env: Mapping[str, str]) -> list[tuple[int, str]]:
+    """An image's layers, newest first: size (podman 4.3 prints it rounded) and the step."""
+    listing = _podman(
+        ["history", "--no-trunc", "--format", "{{.Size}}\t{{.CreatedBy}}", image], env
+    ).stdout
     layers: list[tuple[int, str]] = []
-    for line in history.splitlines():
+    for line in listing.splitlines():
         size, _, created_by = line.partition("\t")
-        if "podman import" in created_by or not size.isdigit():
-            break
-        step = re.sub(r"^/bin/sh -c (#\(nop\) )?", "", created_by).strip()
-        layers.append((int(size), " ".join(step.split())[:60]))
+        found = _HUMAN_SIZE.fullmatch(size.strip())
+        amount = round(float(found.group(1)) * _UNITS[found.group(2)]) if found else 0
+        step = re.sub(r"^/bin/sh -c (#\(nop\) )?", "", created_by)
+        step = re.sub(r"(dir|file|multi):[0-9a-f]{64}", r"\1:...", " ".join(step.split()))
+        layers.append((amount, step if len(step) <= 72 else step[:69] + "..."))
     return layers
+
+
+def print_image(image: ImageFigures | str) -> None:
+    if isinstance(image, str):
+        print(f"NOTE: {image}")
+        return
+    print("| figure | value |")
+    print("| --- | ---: |")
+    print(f"| added over the base (`{image.base}`) | {image.added_bytes / MB:.1f} MB |")
+    print(f"| build, cold-ish (base cached; pip installs from PyPI) | {image.cold_seconds:.1f} s |")
+    print(f"| build, warm (every layer cached) | {image.warm_seconds:.1f} s |")
+    print("\nLayers the Dockerfile adds, newest first:\n")
+    print("| size | step |")
+    print("| ---: | --- |")
+    for size, step in image.layers:
+        print(f"| {size / MB:.2f} MB | `{step}` |")
+
+
+def image_target(image: ImageFigures | str) -> Target:
+    if isinstance(image, str):
+        return ("image, added over its base", "not measured", f"<= {IMAGE_TARGET_MB:.0f} MB", None)
+    added = image.added_bytes / MB
+    return (
+        "image, added over its base",
+        f"{added:.1f} MB",
+        f"<= {IMAGE_TARGET_MB:.0f} MB",
+        added <= IMAGE_TARGET_MB,
+    )
 
 
 # --- the report -------------------------------------------------------------------------------
 
 
-def verdict(ok: bool) -> str:  # noqa: FBT001  (a predicate's value, read as a word)
-    return "met" if ok else "**missed**"
-
-
-def ms(seconds: float) -> str:
+def _ms(seconds: float) -> str:
     return f"{seconds * 1000:.0f}"
 
 
-def machine() -> list[str]:
-    """Where the figures were measured."""
+def _load() -> str:
+    return ", ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
+def machine(python: str) -> list[str]:
+    """Where and how the figures were measured."""
     model = "unknown CPU"
     with Path("/proc/cpuinfo").open(encoding="utf-8") as cpuinfo:
         for line in cpuinfo:
             if line.startswith("model name"):
                 model = line.partition(":")[2].strip()
                 break
-    return [
-        f"machine: {os.cpu_count()} CPUs ({model}), {platform.system()} {platform.release()}",
-        f"load average at start: {', '.join(f'{value:.2f}' for value in os.getloadavg())}",
-    ]
-
-
-def python_version(python: str) -> str:
-    done = subprocess.run(
+    version = subprocess.run(
         [python, "-c", "import sys; print(sys.version.split()[0])"],
         capture_output=True,
         text=True,
         check=True,
-    )
-    return done.stdout.strip()
+    ).stdout.strip()
+    return [
+        f"machine: {os.cpu_count()} CPUs ({model}), {platform.system()} {platform.release()}",
+        f"measured processes: Python {version}, with exactly the image's packages",
+        f"load average at the start: {_load()}",
+    ]
 
 
 @contextmanager
@@ -405,217 +647,61 @@ def section(title: str) -> Iterator[None]:
     print(f"\n({time.monotonic() - started:.0f} s to measure)", flush=True)
 
 
-def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0915  (the report, in order)
-    """Measure everything and print the report."""
-    parser = argparse.ArgumentParser(prog="bench/run", description=__doc__.splitlines()[0])
-    parser.add_argument("--python", required=True, help="interpreter for the measured processes")
-    parser.add_argument("--rounds", type=int, default=3, help="interleaved hyperfine rounds")
-    parser.add_argument("--runs", type=int, default=7, help="runs per command and round")
-    parser.add_argument("--memory-runs", type=int, default=5, help="runs under GNU time")
-    parser.add_argument("--import-runs", type=int, default=5, help="runs under -X importtime")
-    parser.add_argument("--no-image", action="store_true", help="skip the image section")
-    args = parser.parse_args(argv)
-    started = time.monotonic()
-
-    print("# last9-change-event benchmark\n")
-    for line in machine():
-        print(f"- {line}")
-    print(f"- measured processes: Python {python_version(args.python)} ({args.python})")
-    print(f"- wall: median of {args.rounds} x {args.runs} hyperfine runs, interleaved by round;")
-    print(f"  memory: median of {args.memory_runs} runs; imports: median of {args.import_runs}")
-
-    with tempfile.TemporaryDirectory(prefix="last9-bench-") as temp, FakeLast9(org=ORG) as fake:
-        tmp = Path(temp)
-        paths = make_paths(fake, args.python, tmp)
-        steps = {path.key: make_step(tmp, path.inputs) for path in paths}
-
-        with section("Wall time, peak memory, requests (fake Last9 on loopback)"):
-            times: dict[tuple[str, str], list[float]] = {}
-            for _ in range(args.rounds):
-                for path in paths:
-                    commands = programs(args.python, path)
-                    if path.key == "valid":
-                        commands["python alone"] = [args.python, "-c", "pass"]
-                    measured = hyperfine(commands, steps[path.key].env, args.runs, tmp)
-                    for name, runs in measured.items():
-                        times.setdefault((path.key, name), []).extend(runs)
-            rss: dict[tuple[str, str], list[int]] = {}
-            for _ in range(args.memory_runs):
-                for path in paths:
-                    for name, command in programs(args.python, path).items():
-                        rss.setdefault((path.key, name), []).append(
-                            max_rss_bytes(command, steps[path.key].env)
-                        )
-            counts = {
-                (path.key, name): counted(fake, command, make_step(tmp, path.inputs).env)
-                for path in paths
-                for name, command in programs(args.python, path).items()
-            }
-            # The two-step pattern: the stop step given the start step's access-token output.
-            start = make_step(tmp, paths[1].inputs)
-            counted(fake, [args.python, str(ENTRYPOINT)], start.env)
-            handed = read_file_command(start.output)["access-token"]
-            stop_inputs = {**paths[1].inputs, "access-token": handed, "event-state": "stop"}
-            stop = counted(fake, [args.python, str(ENTRYPOINT)], make_step(tmp, stop_inputs).env)
-
-            print("| path | program | wall median (ms) | wall min (ms) | action / this "
-                  "| peak RSS (MiB) | requests | connections | exchanges |")
-            print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-            for path in paths:
-                action = statistics.median(times[(path.key, "action")])
-                rows = [*programs(args.python, path)] + (["python alone"] * (path.key == "valid"))
-                for name in rows:
-                    wall = times[(path.key, name)]
-                    median = statistics.median(wall)
-                    memory = rss.get((path.key, name))
-                    count = counts.get((path.key, name))
-                    cells = [
-                        path.title,
-                        name,
-                        ms(median),
-                        ms(min(wall)),
-                        f"{action / median:.2f}",
-                        f"{statistics.median(memory) / MIB:.1f}" if memory else "",
-                        *(
-                            (str(count.requests), str(count.connections), str(count.exchanges))
-                            if count
-                            else ("", "", "")
-                        ),
-                    ]
-                    print("| " + " | ".join(cells) + " |")
-
-        targets: list[tuple[str, str, str, bool | None]] = []
-        for path in paths:
-            action = statistics.median(times[(path.key, "action")])
-            bare = statistics.median(times[(path.key, "bare client")])
-            ratio = action / bare
-            targets.append(
-                (
-                    f"wall, action / bare client, {path.title}",
-                    f"{ratio:.2f} ({ms(action)} / {ms(bare)} ms, +{ms(action - bare)} ms)",
-                    f"<= {WALL_RATIO_TARGET}",
-                    ratio <= WALL_RATIO_TARGET,
-                )
-            )
-        for path in paths:
-            peak = statistics.median(rss[(path.key, "action")]) / MIB
-            targets.append(
-                (
-                    f"peak memory of the action, {path.title}",
-                    f"{peak:.1f} MiB",
-                    f"<= {RSS_TARGET_MIB:.0f} MiB",
-                    peak <= RSS_TARGET_MIB,
-                )
-            )
-        for path in paths:
-            seen = counts[(path.key, "action")]
-            targets.append(
-                (
-                    f"HTTP, {path.title}",
-                    _count_text(seen),
-                    _count_text(path.expected),
-                    seen == path.expected,
-                )
-            )
-        targets.append(
-            (
-                "HTTP, stop given the start's access-token",
-                _count_text(stop),
-                _count_text(Counts(1, 1, 0)),
-                stop == Counts(1, 1, 0),
-            )
-        )
-
-        with section("Import time of the entrypoint (python -X importtime, ms)"):
-            dry = make_step(tmp, {**paths[0].inputs, "dry-run": "true"})
-            profiled = {
-                "action, valid token": ([args.python, str(ENTRYPOINT)], steps["valid"].env),
-                "action, dry-run": ([args.python, str(ENTRYPOINT)], dry.env),
-                "bare client": ([args.python, str(BARE_CLIENT)], steps["valid"].env),
-            }
-            profiles = {
-                name: median_profile(
-                    [import_profile(command, env) for _ in range(args.import_runs)]
-                )
-                for name, (command, env) in profiled.items()
-            }
-            _print_imports(profiles)
-            print(
-                "\n-X importtime's own bookkeeping inflates these figures; compare them with "
-                "each other, not with the wall times above."
-            )
-
-    if args.no_image:
-        image: ImageFigures | str = "skipped (--no-image)"
-    else:
-        with section("The image (podman, stand-in base)"):
-            with tempfile.TemporaryDirectory(prefix="last9-bench-image-") as temp:
-                image = measure_image(Path(temp))
-            _print_image(image)
-    if isinstance(image, ImageFigures):
-        added = image.added_bytes / MB
-        targets.append(
-            (
-                "image, added over its base",
-                f"{added:.1f} MB",
-                f"<= {IMAGE_TARGET_MB:.0f} MB",
-                added <= IMAGE_TARGET_MB,
-            )
-        )
-    else:
-        targets.append(("image, added over its base", "not measured", "<= 8 MB", None))
-
+def print_targets(targets: Sequence[Target]) -> None:
     print("\n## Targets\n")
     print("| figure | measured | target | verdict |")
     print("| --- | --- | --- | --- |")
     for figure, measured, target, ok in targets:
-        print(f"| {figure} | {measured} | {target} | {'n/a' if ok is None else verdict(ok)} |")
-    print(f"\nload average at the end: {', '.join(f'{v:.2f}' for v in os.getloadavg())}")
-    print(f"benchmark took {time.monotonic() - started:.0f} s")
+        verdict = "n/a" if ok is None else "met" if ok else "**missed**"
+        print(f"| {figure} | {measured} | {target} | {verdict} |")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Measure everything and print the report."""
+    parser = argparse.ArgumentParser(prog="bench/run", description=__doc__.splitlines()[0])
+    parser.add_argument("--python", required=True, help="interpreter for the measured processes")
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved hyperfine rounds")
+    parser.add_argument("--runs", type=int, default=5, help="runs per command and round")
+    parser.add_argument("--memory-runs", type=int, default=5, help="runs under GNU time")
+    parser.add_argument("--import-runs", type=int, default=5, help="runs under -X importtime")
+    parser.add_argument("--no-image", action="store_true", help="skip the image section")
+    args = parser.parse_args(argv)
+    settings = Settings(args.python, args.rounds, args.runs, args.memory_runs, args.import_runs)
+    started = time.monotonic()
+
+    print("# last9-change-event benchmark\n")
+    for line in machine(settings.python):
+        print(f"- {line}")
+    print(
+        f"- wall: median of {settings.rounds} rounds x {settings.runs} hyperfine runs, rounds "
+        f"interleaving the programs; CPU: median of the rounds' means; memory: median of "
+        f"{settings.memory_runs} runs; imports: median of {settings.import_runs} runs"
+    )
+
+    with tempfile.TemporaryDirectory(prefix="last9-bench-") as temp, FakeLast9(org=ORG) as fake:
+        tmp = Path(temp)
+        scenarios = make_scenarios(fake, settings.python, tmp)
+        with section("Wall time, CPU time, peak memory, requests (fake Last9 on loopback)"):
+            rows = measure_processes(settings, fake, scenarios, tmp)
+            stop = chained_stop(settings.python, fake, scenarios[1].inputs, tmp)
+            print_processes(scenarios, rows)
+        targets = process_targets(scenarios, rows, stop)
+        with section("Import time (python -X importtime, ms, by package)"):
+            print_imports(measure_imports(settings, scenarios, tmp))
+
+    if args.no_image:
+        image: ImageFigures | str = "skipped (--no-image)"
+    else:
+        with section("The image (podman, on the stand-in base)"):
+            with tempfile.TemporaryDirectory(prefix="last9-bench-image-") as temp:
+                image = measure_image(Path(temp))
+            print_image(image)
+    targets.append(image_target(image))
+
+    print_targets(targets)
+    print(f"\nload average at the end: {_load()}; the benchmark took ", end="")
+    print(f"{time.monotonic() - started:.0f} s")
     return 0
-
-
-def _count_text(counts: Counts) -> str:
-    return (
-        f"{counts.requests} request(s), {counts.connections} connection(s), "
-        f"{counts.exchanges} exchange(s)"
-    )
-
-
-def _print_imports(profiles: Mapping[str, ImportProfile]) -> None:
-    names = list(profiles)
-    print("| package | " + " | ".join(names) + " |")
-    print("| --- |" + " ---: |" * len(names))
-    groups = sorted(
-        {group for profile in profiles.values() for group in profile.by_package},
-        key=lambda group: -max(profile.by_package.get(group, 0) for profile in profiles.values()),
-    )
-    for group in groups:
-        label = "our code (last9_change_event)" if group == "last9_change_event" else group
-        cells = [f"{profile.by_package.get(group, 0) / 1000:.1f}" for profile in profiles.values()]
-        print(f"| {label} | " + " | ".join(cells) + " |")
-    totals = [f"**{profile.total / 1000:.1f}**" for profile in profiles.values()]
-    print("| **total** | " + " | ".join(totals) + " |")
-    action = profiles[names[0]]
-    print(f"\nTop-level imports of the {names[0]} path, by cumulative time (ms):\n")
-    top = sorted(action.top_level.items(), key=lambda item: -item[1])[:8]
-    print(", ".join(f"`{name}` {micros / 1000:.1f}" for name, micros in top))
-
-
-def _print_image(image: ImageFigures | str) -> None:
-    if isinstance(image, str):
-        print(f"NOTE: {image}")
-        return
-    print("| figure | value |")
-    print("| --- | ---: |")
-    print(f"| added over the base ({image.base}) | {image.added_bytes / MB:.1f} MB |")
-    print(f"| build, cold-ish (base cached, pip install from PyPI) | {image.cold_seconds:.1f} s |")
-    print(f"| build, warm (every layer cached) | {image.warm_seconds:.1f} s |")
-    print("\nLayers the Dockerfile adds (newest first):\n")
-    print("| size (MB) | step |")
-    print("| ---: | --- |")
-    for size, step in image.layers:
-        print(f"| {size / MB:.2f} | `{step}` |")
 
 
 if __name__ == "__main__":

@@ -28,9 +28,15 @@ def label_key(key: str) -> str | None:
     return _LEADING_UNDERSCORES.sub("_", safe)
 
 
+def valid_text(text: str) -> str:
+    """``text`` as valid Unicode: what was not UTF-8 (undecodable bytes in the environment, kept by
+    Python as lone surrogates, or ``\\ud800`` escapes in JSON) becomes U+FFFD."""
+    return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+
+
 def clean_value(value: str) -> str:
     """``value`` on one line, white space folded, at most ``MAX_VALUE_CHARS`` characters."""
-    flat = _WHITESPACE.sub(" ", value).strip()
+    flat = _WHITESPACE.sub(" ", valid_text(value)).strip()
     if len(flat) > MAX_VALUE_CHARS:
         flat = flat[: MAX_VALUE_CHARS - 1] + "…"
     return flat

@@ -64,7 +64,7 @@ _HOSTNAME = re.compile(
 _RFC3339 = re.compile(
     r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:[Zz]|[+-]\d{2}:\d{2})"
 )
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")  # controls and line separators
 
 
 class Inputs(NamedTuple):
@@ -266,6 +266,8 @@ def parse_api_url(value: str) -> str:
         port = parts.port
     except ValueError:
         raise InputError("api-url", f"{_shown(value)} is not a URL.", remedy=remedy) from None
+    if port == 0:
+        raise InputError("api-url", f"{_shown(value)} names port 0.", remedy=remedy)
     host = parts.hostname or ""
     if parts.scheme not in ("https", "http") or not _valid_host(host):
         raise InputError("api-url", f"{_shown(value)} is not an https URL.", remedy=remedy)

@@ -9,9 +9,8 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from actions_toolkit import core
-
 from last9_change_event import context, deployment
+from last9_change_event.attributes import valid_text
 from last9_change_event.errors import ActionError, AuthError, ConfigError, FailOn, fails_step
 from last9_change_event.inputs import SECRET_INPUTS, SPECS, Inputs, fail_on_of, parse_inputs
 from last9_change_event.plan import Plan, make_plan
@@ -72,6 +71,10 @@ def post() -> int:
 
 def runner_inputs() -> dict[str, str]:
     """Each input as actions-toolkit reads it: ``INPUT_<NAME>``, upper-cased, hyphens kept."""
+    # actions_toolkit.core imports requests (for its OIDC client) as it loads: only the runner's
+    # steps load it, not the command line nor anything that merely imports this module.
+    from actions_toolkit import core  # noqa: PLC0415
+
     return {spec.name: core.get_input(spec.name, trim_whitespace=False) for spec in SPECS}
 
 
@@ -85,6 +88,7 @@ def run(
     clock: Callable[[], float] = time.time,
 ) -> Result:
     """Parse, plan, check tokens, send; report once and decide the exit code by ``fail-on``."""
+    raw = {name: valid_text(value) for name, value in raw.items()}
     for name in SECRET_INPUTS:
         reporter.mask(raw.get(name, "").strip())
     if stage == "post":
