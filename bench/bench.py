@@ -215,7 +215,7 @@ def hyperfine(
 ) -> dict[str, Timing]:
     """Each command's timings, from one hyperfine call (``-N``: no shell in between)."""
     export = tmp / f"hyperfine-{uuid.uuid4()}.json"
-    args = [shutil.which("hyperfine") or "hyperfine", "-N", "--style", "none", "--warmup", "2"]
+    args = [shutil.which("hyperfine") or "hyperfine", "-N", "--style", "none", "--warmup", "1"]
     args += ["--runs", str(runs), "--export-json", str(export)]
     for name, argv in commands.items():
         args += ["-n", name, shlex.join(argv)]
@@ -351,10 +351,12 @@ def process_targets(
         action, bare = rows[(scenario.key, "action")], rows[(scenario.key, "bare client")]
         ratio = action.median / bare.median
         cpu = statistics.median(action.cpu) / statistics.median(bare.cpu)
+        best = min(action.wall) / min(bare.wall)
         targets.append(
             (
                 f"wall, action / bare client, {scenario.title}",
-                f"{ratio:.2f} ({_ms(action.median)} / {_ms(bare.median)} ms; CPU time: {cpu:.2f})",
+                f"{ratio:.2f} ({_ms(action.median)} / {_ms(bare.median)} ms); "
+                f"CPU time {cpu:.2f}; best runs {best:.2f}",
                 f"<= {WALL_RATIO_TARGET}",
                 ratio <= WALL_RATIO_TARGET,
             )
@@ -500,6 +502,8 @@ class ImageFigures:
 
     base: str
     added_bytes: int
+    added_compressed: int
+    base_compressed: int
     cold_seconds: float
     warm_seconds: float
     layers: list[tuple[int, str]]
@@ -537,12 +541,34 @@ def measure_image(tmp: Path) -> ImageFigures | str:
         added = podman.image_size(tag, env) - podman.image_size(podman.STANDIN_BASE, env)
         ours = _history(tag, env)
         layers = ours[: len(ours) - len(_history(podman.STANDIN_BASE, env))]
+        blobs = _compressed_layers(tag, env, tmp / "saved")
+        base_layers = int(
+            _podman(
+                ["image", "inspect", "--format", "{{len .RootFS.Layers}}", podman.STANDIN_BASE],
+                env,
+            ).stdout
+        )
     except podman.ImageBuildError as error:
         tail = "\n".join(error.log.strip().splitlines()[-5:])
         return f"the image did not build, so it was not measured:\n{tail}"
     finally:
         _podman(["rmi", "--force", tag], env, check=False)
-    return ImageFigures(podman.STANDIN_BASE, added, cold, warm, layers)
+    return ImageFigures(
+        podman.STANDIN_BASE,
+        added,
+        sum(blobs[base_layers:]),
+        sum(blobs[:base_layers]),
+        cold,
+        warm,
+        layers,
+    )
+
+
+def _compressed_layers(image: str, env: Mapping[str, str], folder: Path) -> list[int]:
+    """The gzip-compressed size of each layer, base first: what a registry pull downloads."""
+    _podman(["save", "--format", "docker-dir", "--compress", "-o", str(folder), image], env)
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    return [int(layer["size"]) for layer in manifest["layers"]]
 
 
 def _podman(
@@ -585,6 +611,8 @@ def print_image(image: ImageFigures | str) -> None:
     print("| figure | value |")
     print("| --- | ---: |")
     print(f"| added over the base (`{image.base}`) | {image.added_bytes / MB:.1f} MB |")
+    print(f"| the same, gzip-compressed (a pull) | {image.added_compressed / MB:.1f} MB |")
+    print(f"| the stand-in base, gzip-compressed | {image.base_compressed / MB:.1f} MB |")
     print(f"| build, cold-ish (base cached; pip installs from PyPI) | {image.cold_seconds:.1f} s |")
     print(f"| build, warm (every layer cached) | {image.warm_seconds:.1f} s |")
     print("\nLayers the Dockerfile adds, newest first:\n")
@@ -660,10 +688,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Measure everything and print the report."""
     parser = argparse.ArgumentParser(prog="bench/run", description=__doc__.splitlines()[0])
     parser.add_argument("--python", required=True, help="interpreter for the measured processes")
-    parser.add_argument("--rounds", type=int, default=5, help="interleaved hyperfine rounds")
-    parser.add_argument("--runs", type=int, default=5, help="runs per command and round")
+    parser.add_argument("--rounds", type=int, default=10, help="interleaved hyperfine rounds")
+    parser.add_argument("--runs", type=int, default=3, help="runs per command and round")
     parser.add_argument("--memory-runs", type=int, default=5, help="runs under GNU time")
-    parser.add_argument("--import-runs", type=int, default=5, help="runs under -X importtime")
+    parser.add_argument("--import-runs", type=int, default=7, help="runs under -X importtime")
     parser.add_argument("--no-image", action="store_true", help="skip the image section")
     args = parser.parse_args(argv)
     settings = Settings(args.python, args.rounds, args.runs, args.memory_runs, args.import_runs)

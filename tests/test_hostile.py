@@ -37,7 +37,7 @@ from last9_change_event.retry import RetryPolicy
 from last9_change_event.workflow import GitHubReporter, Reporter
 from tests.fake_last9 import EXCHANGE_PATH, FakeLast9, validate_event
 from tests.leaks import WATCH, current_test
-from tests.runner import RUNNER_ENV, StepResult, read_file_command
+from tests.runner import RUNNER_ENV, Job, StepResult, read_file_command
 
 OTHER_KEY = "a key that is not the fake's, long enough for HS256"
 NAMES = tuple(spec.name for spec in SPECS)
@@ -202,12 +202,15 @@ def ends_well_or_names(result: StepResult, names: set[str]) -> None:
         assert result.returncode == 0
         return
     [(title, message)] = problems
+    # A configuration error: it fails the step, unless `fail-on: never` made it a warning.
+    failed = result.annotations("error") != []
+    assert result.returncode == (1 if failed else 0)
+    assert failed or message.endswith("(not failing the step: `fail-on: never`)"), message
     if title in TOKEN_TITLES:  # these name the token (or the pair) in the title already
         assert names & {"refresh-token", "access-token"}, (title, message)
         return
     assert title in {f"Last9: invalid {name}" for name in names}, (title, message)
     assert any(f"`{name}`" in message or name.replace("-", " ") in message for name in names)
-    assert result.returncode in (0, 1)
 
 
 def requests_were_valid(fake: FakeLast9) -> None:
@@ -286,7 +289,7 @@ def test_any_text_in_any_input_in_a_dry_run(
 @FAST
 @given(
     changed=st.dictionaries(
-        st.sampled_from([n for n in NAMES if n not in ("api-url", "dry-run", "timeout")]),
+        st.sampled_from([n for n in NAMES if n not in ("api-url", "timeout")]),
         odd_text,
         min_size=1,
     )
@@ -294,7 +297,8 @@ def test_any_text_in_any_input_in_a_dry_run(
 def test_any_text_in_the_inputs_of_a_real_send(
     server: FakeLast9, folder: Path, changed: dict[str, str]
 ) -> None:
-    """Sent for real: the fake receives only valid bodies, under `/api/v4/`, or nothing at all."""
+    """Any text in the inputs of a real send (`api-url` is the fake): the fake receives only
+    valid bodies, under `/api/v4/`, or nothing at all."""
     server.reset()
     org = changed.get("org", "").strip()
     raw = inputs(server, **changed)
@@ -510,3 +514,28 @@ def test_api_url_and_org_never_steer_a_request_elsewhere(url: str, org: str) -> 
     if _ORG.fullmatch(org):
         path = requests.Request("PUT", f"{base}/api/v4/organizations/{org}/change_events")
         assert path.prepare().path_url == f"/api/v4/organizations/{org}/change_events"
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "##[set-output name=status;]hacked",
+        "##[stop-commands]token",
+        "::error title=Deploy::failed",
+        "v2\n::add-mask::everything",
+    ],
+    ids=["legacy-set-output", "legacy-stop-commands", "error-command", "new-line-then-command"],
+)
+def test_text_from_the_event_cannot_inject_workflow_commands(
+    fake: FakeLast9, job: Job, name: str
+) -> None:
+    """A release named like a workflow command (whoever publishes a release names it) is
+    printed with command processing paused, so the runner reads no command from it."""
+    job.event = {"release": {"tag_name": "v2", "name": name, "html_url": "https://example.com"}}
+    result = job.run(
+        {"org": "acme", "refresh-token": fake.mint("refresh", ttl=None), "api-url": fake.url}
+    )
+    assert result.returncode == 0, result.log
+    assert " ".join(name.split()) in result.stdout  # printed (on one line), not dropped
+    no_command_injection(result.stdout)
+    assert result.outputs["status"] == "sent"
