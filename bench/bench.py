@@ -192,11 +192,15 @@ def make_scenarios(fake: FakeLast9, python: str, tmp: Path) -> list[Scenario]:
 
 def programs(python: str, scenario: Scenario) -> dict[str, list[str]]:
     """The commands compared on one path, by row name."""
-    return {
+    commands = {
         "action": [python, str(ENTRYPOINT)],
         "bare client": [python, str(BARE_CLIENT)],
         "curl": scenario.curl,
     }
+    if scenario.key == "valid":  # the same step with `dry-run: true`: validates, sends nothing
+        env = shutil.which("env") or "/usr/bin/env"
+        commands["action, dry-run"] = [env, "INPUT_DRY-RUN=true", python, str(ENTRYPOINT)]
+    return commands
 
 
 # --- wall time, CPU time, memory, requests -----------------------------------------------------

@@ -18,6 +18,8 @@ from typing import Any
 
 import yaml
 
+from tests.fake_last9 import FakeLast9
+
 ROOT = Path(__file__).resolve().parent.parent
 ENTRYPOINT = ROOT / "entrypoint.py"
 POST = ROOT / "post.py"
@@ -55,6 +57,19 @@ RELEASE_EVENT: Mapping[str, Any] = {
 }
 
 
+def step_inputs(fake: FakeLast9, **overrides: str) -> dict[str, str]:
+    """A typical step's inputs for ``fake``: org, the refresh-token secret, the fake's URL, the
+    environment; ``overrides`` use ``_`` for ``-`` (``event_state="stop"``)."""
+    inputs = {
+        "org": "acme",
+        "refresh-token": fake.mint("refresh", ttl=None),
+        "api-url": fake.url,
+        "environment": "production",
+    }
+    inputs.update({name.replace("_", "-"): value for name, value in overrides.items()})
+    return inputs
+
+
 def action_defaults() -> dict[str, str]:
     """The defaults action.yml declares, which the runner merges into the inputs."""
     spec = yaml.safe_load((ROOT / "action.yml").read_text(encoding="utf-8"))
@@ -62,23 +77,34 @@ def action_defaults() -> dict[str, str]:
 
 
 def read_file_command(path: Path) -> dict[str, str]:
-    """Parse a ``$GITHUB_OUTPUT``-style file (``name<<delimiter`` blocks or ``name=value``)."""
+    """Parse a ``GITHUB_OUTPUT``/``GITHUB_STATE``/``GITHUB_ENV`` file the way the runner does.
+
+    Lines are ``name=value`` or the multi-line form ``name<<DELIMITER`` ... ``DELIMITER``.
+    A later value for the same name wins.
+    """
     values: dict[str, str] = {}
-    lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
-    index = 0
-    while index < len(lines):
-        line = lines[index]
-        heredoc = re.fullmatch(r"([^=<]+)<<(.+)", line)
-        if heredoc:
-            name, delimiter = heredoc.groups()
-            end = lines.index(delimiter, index + 1)
-            values[name] = "\n".join(lines[index + 1 : end])
-            index = end + 1
+    lines = path.read_text(encoding="utf-8").splitlines()
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        i += 1
+        if not line:
+            continue
+        eq, heredoc = line.find("="), line.find("<<")
+        if heredoc != -1 and (eq == -1 or heredoc < eq):
+            name, delimiter = line[:heredoc], line[heredoc + 2 :]
+            body: list[str] = []
+            while i < len(lines) and lines[i] != delimiter:
+                body.append(lines[i])
+                i += 1
+            if i == len(lines):
+                raise ValueError(f"{path}: no closing {delimiter!r} for {name!r}")
+            i += 1
+            values[name] = "\n".join(body)
+        elif eq != -1:
+            values[line[:eq]] = line[eq + 1 :]
         else:
-            name, _, value = line.partition("=")
-            if name:
-                values[name] = value
-            index += 1
+            raise ValueError(f"{path}: not a file-command line: {line!r}")
     return values
 
 

@@ -10,24 +10,12 @@ import jwt
 import pytest
 
 from tests.fake_last9 import FakeLast9, Fault
-from tests.runner import Job
-
-
-def inputs_for(fake: FakeLast9, **overrides: str) -> dict[str, str]:
-    """Inputs of a typical start step: org, the refresh token secret, the fake's URL."""
-    inputs = {
-        "org": "acme",
-        "refresh-token": fake.mint("refresh", ttl=None),
-        "api-url": fake.url,
-        "environment": "production",
-    }
-    inputs.update({name.replace("_", "-"): value for name, value in overrides.items()})
-    return inputs
+from tests.runner import Job, step_inputs
 
 
 def test_start_event_is_sent_with_the_documented_body(fake: FakeLast9, job: Job) -> None:
     """A start step exchanges the refresh token once and PUTs the event Last9 documents."""
-    result = job.run(inputs_for(fake))
+    result = job.run(step_inputs(fake))
     assert result.returncode == 0, result.log
     assert fake.exchanges() == 1
     [event] = fake.events()
@@ -47,7 +35,7 @@ def test_start_event_is_sent_with_the_documented_body(fake: FakeLast9, job: Job)
 
 def test_github_context_becomes_attributes(fake: FakeLast9, job: Job) -> None:
     """Repository, commit, ref, run, actor and the release come from the runner's context."""
-    job.run(inputs_for(fake))
+    job.run(step_inputs(fake))
     attributes = fake.events()[0]["attributes"]
     assert attributes == {
         "repository": "acme/shop",
@@ -74,7 +62,7 @@ def test_github_context_becomes_attributes(fake: FakeLast9, job: Job) -> None:
 def test_github_enterprise_run_url_uses_the_server_url(fake: FakeLast9, job: Job) -> None:
     """The run URL is built from GITHUB_SERVER_URL, so GitHub Enterprise links work."""
     job.env["GITHUB_SERVER_URL"] = "https://github.example.com"
-    job.run(inputs_for(fake))
+    job.run(step_inputs(fake))
     run_url = fake.events()[0]["attributes"]["run_url"]
     assert run_url.startswith("https://github.example.com/acme/shop/actions/runs/987654321")
 
@@ -82,7 +70,7 @@ def test_github_enterprise_run_url_uses_the_server_url(fake: FakeLast9, job: Job
 def test_user_attributes_override_and_remove_automatic_ones(fake: FakeLast9, job: Job) -> None:
     """`attributes` wins over automatic attributes; null removes one; keys become label-safe."""
     attributes = json.dumps({"actor": None, "service_name": "api", "team.name": "payments"})
-    job.run(inputs_for(fake, attributes=attributes))
+    job.run(step_inputs(fake, attributes=attributes))
     sent = fake.events()[0]["attributes"]
     assert "actor" not in sent
     assert sent["service_name"] == "api"
@@ -91,7 +79,7 @@ def test_user_attributes_override_and_remove_automatic_ones(fake: FakeLast9, job
 
 def test_key_value_lines_are_accepted(fake: FakeLast9, job: Job) -> None:
     """`attributes` may be key=value lines."""
-    job.run(inputs_for(fake, attributes="team=payments\n# a comment\nregion = eu-west-1\n"))
+    job.run(step_inputs(fake, attributes="team=payments\n# a comment\nregion = eu-west-1\n"))
     sent = fake.events()[0]["attributes"]
     assert sent["team"] == "payments"
     assert sent["region"] == "eu-west-1"
@@ -99,7 +87,7 @@ def test_key_value_lines_are_accepted(fake: FakeLast9, job: Job) -> None:
 
 def test_github_attributes_off_sends_only_given_ones(fake: FakeLast9, job: Job) -> None:
     """`github-attributes: false` leaves the context out, and the service name with it."""
-    job.run(inputs_for(fake, github_attributes="false", attributes="team=payments"))
+    job.run(step_inputs(fake, github_attributes="false", attributes="team=payments"))
     assert fake.events()[0]["attributes"] == {
         "team": "payments",
         "deployment_environment": "production",
@@ -111,7 +99,7 @@ def test_missing_event_file_degrades_to_env_attributes(fake: FakeLast9, job: Job
     """An unreadable event payload is not an error: the release attributes are just absent."""
     job.event = None
     job.env["GITHUB_EVENT_PATH"] = "/nonexistent/event.json"
-    result = job.run(inputs_for(fake))
+    result = job.run(step_inputs(fake))
     assert result.returncode == 0, result.log
     assert "release_tag" not in fake.events()[0]["attributes"]
 
@@ -120,7 +108,7 @@ def test_deployment_event_gives_the_environment(fake: FakeLast9, job: Job) -> No
     """On a `deployment` event the environment comes from the payload when not given."""
     job.env["GITHUB_EVENT_NAME"] = "deployment"
     job.event = {"deployment": {"environment": "staging", "ref": "main"}}
-    inputs = inputs_for(fake)
+    inputs = step_inputs(fake)
     del inputs["environment"]
     job.run(inputs)
     sent = fake.events()[0]["attributes"]
@@ -131,7 +119,7 @@ def test_deployment_event_gives_the_environment(fake: FakeLast9, job: Job) -> No
 def test_event_name_data_source_and_timestamp_are_sent(fake: FakeLast9, job: Job) -> None:
     """`event-name`, `data-source` and `timestamp` go into the body as given."""
     job.run(
-        inputs_for(
+        step_inputs(
             fake,
             event_name="release-rollout",
             data_source="prod-cluster",
@@ -147,7 +135,7 @@ def test_event_name_data_source_and_timestamp_are_sent(fake: FakeLast9, job: Job
 def test_valid_access_token_is_used_without_exchange(fake: FakeLast9, job: Job) -> None:
     """An access token valid for more than 60 s is used as is: one request, no exchange."""
     access = fake.mint("access", ttl=3600)
-    result = job.run(inputs_for(fake, access_token=access))
+    result = job.run(step_inputs(fake, access_token=access))
     assert result.returncode == 0, result.log
     assert fake.exchanges() == 0
     assert len(fake.received) == 1
@@ -165,7 +153,7 @@ def test_valid_access_token_is_used_without_exchange(fake: FakeLast9, job: Job) 
 def test_unusable_access_token_is_exchanged(fake: FakeLast9, job: Job, access: object) -> None:
     """An absent, malformed or nearly expired access token means one exchange."""
     token = access(fake)  # type: ignore[operator]
-    result = job.run(inputs_for(fake, access_token=token))
+    result = job.run(step_inputs(fake, access_token=token))
     assert result.returncode == 0, result.log
     assert fake.exchanges() == 1
     assert result.outputs["access-token"] != token
@@ -174,14 +162,14 @@ def test_unusable_access_token_is_exchanged(fake: FakeLast9, job: Job, access: o
 
 def test_exchange_and_event_share_one_connection(fake: FakeLast9, job: Job) -> None:
     """Refresh and event go over one HTTP session: two requests, one connection."""
-    job.run(inputs_for(fake))
+    job.run(step_inputs(fake))
     assert len(fake.received) == 2
     assert fake.connections() == 1
 
 
 def test_outputs_describe_the_token_and_deployment(fake: FakeLast9, job: Job) -> None:
     """The access token (masked), its expiry, the deployment id are outputs."""
-    result = job.run(inputs_for(fake))
+    result = job.run(step_inputs(fake))
     token = result.outputs["access-token"]
     assert f"::add-mask::{token}" in result.stdout
     claims = jwt.decode(token, fake.key, algorithms=["HS256"], options={"verify_aud": False})
@@ -192,14 +180,14 @@ def test_outputs_describe_the_token_and_deployment(fake: FakeLast9, job: Job) ->
 
 def test_step_summary_is_a_markdown_table(fake: FakeLast9, job: Job) -> None:
     """The step summary shows the status and the attributes that were sent."""
-    result = job.run(inputs_for(fake))
+    result = job.run(step_inputs(fake))
     assert result.summary.startswith("### Last9 change event: sent")
     assert "| `service_name` | shop |" in result.summary
 
 
 def test_dry_run_sends_nothing_and_outputs_the_payload(fake: FakeLast9, job: Job) -> None:
     """`dry-run` validates, prints and outputs the payload, and makes no request."""
-    result = job.run(inputs_for(fake, dry_run="true"))
+    result = job.run(step_inputs(fake, dry_run="true"))
     assert result.returncode == 0, result.log
     assert fake.received == []
     assert result.outputs["status"] == "dry-run"
@@ -217,7 +205,7 @@ def test_dry_run_needs_no_token(job: Job) -> None:
 def test_dry_run_still_checks_the_tokens(fake: FakeLast9, job: Job) -> None:
     """A dry run rejects an expired refresh token like a real run would."""
     expired = fake.mint("refresh", exp=int(time.time()) - 5)
-    result = job.run(inputs_for(fake, refresh_token=expired, dry_run="true"))
+    result = job.run(step_inputs(fake, refresh_token=expired, dry_run="true"))
     assert result.returncode == 1
     assert result.titles() == ["Last9: refresh token expired"]
 
@@ -225,14 +213,14 @@ def test_dry_run_still_checks_the_tokens(fake: FakeLast9, job: Job) -> None:
 def test_runs_without_action_yml_defaults(fake: FakeLast9, job: Job) -> None:
     """Run directly (no defaults merged by a runner), the code applies the same defaults."""
     job.merge_defaults = False
-    result = job.run(inputs_for(fake))
+    result = job.run(step_inputs(fake))
     assert result.returncode == 0, result.log
     assert fake.events()[0]["event_name"] == "deployment"
 
 
 def test_several_services_one_exchange_one_connection(fake: FakeLast9, job: Job) -> None:
     """`service-name` lines send one event per service, sharing id, token and connection."""
-    result = job.run(inputs_for(fake, service_name="api\nworker\n\napi"))
+    result = job.run(step_inputs(fake, service_name="api\nworker\n\napi"))
     assert result.returncode == 0, result.log
     services = [event["attributes"]["service_name"] for event in fake.events()]
     assert services == ["api", "worker"]
@@ -250,7 +238,7 @@ def test_several_services_one_exchange_one_connection(fake: FakeLast9, job: Job)
 def test_401_expired_for_a_valid_looking_token_refreshes_once(fake: FakeLast9, job: Job) -> None:
     """A 401 `Authorization token is expired` means one refresh and one retry."""
     fake.script("event", Fault(status=401, body={"error": "Authorization token is expired"}))
-    result = job.run(inputs_for(fake, access_token=fake.mint("access", ttl=3600)))
+    result = job.run(step_inputs(fake, access_token=fake.mint("access", ttl=3600)))
     assert result.returncode == 0, result.log
     assert fake.exchanges() == 1
     assert len(fake.events()) == 1
@@ -260,7 +248,7 @@ def test_repeated_401_never_loops(fake: FakeLast9, job: Job) -> None:
     """A second 401 fails the step: at most one refresh, never a loop."""
     expired = Fault(status=401, body={"error": "Authorization token is expired"})
     fake.script("event", expired, expired, expired)
-    result = job.run(inputs_for(fake))
+    result = job.run(step_inputs(fake))
     assert result.returncode == 1
     assert fake.exchanges() == 2
     assert len([r for r in fake.received if r.method == "PUT"]) == 2
@@ -272,7 +260,7 @@ def test_repeated_401_never_loops(fake: FakeLast9, job: Job) -> None:
 def test_retries_a_5xx_with_the_same_body(fake: FakeLast9, job: Job) -> None:
     """A 503 is retried, and the retry sends the very same body (same timestamp)."""
     fake.script("event", Fault(status=503, headers={"Retry-After": "0"}))
-    result = job.run(inputs_for(fake))
+    result = job.run(step_inputs(fake))
     assert result.returncode == 0, result.log
     puts = [r.body for r in fake.received if r.method == "PUT"]
     assert len(puts) == 2
@@ -296,7 +284,7 @@ def test_invalid_input_fails_before_sending(
     fake: FakeLast9, job: Job, overrides: dict[str, str], title: str
 ) -> None:
     """A bad input is one ::error naming the input; nothing is sent; no traceback."""
-    result = job.run(inputs_for(fake, **overrides))
+    result = job.run(step_inputs(fake, **overrides))
     assert result.returncode == 1
     assert result.titles() == [title]
     assert fake.received == []
@@ -337,7 +325,7 @@ def test_bad_refresh_token_fails_before_any_call(
     fake: FakeLast9, job: Job, token: object, title: str
 ) -> None:
     """Read scope, an expired or a malformed refresh token is caught locally: no request."""
-    result = job.run(inputs_for(fake, refresh_token=token(fake)))  # type: ignore[operator]
+    result = job.run(step_inputs(fake, refresh_token=token(fake)))  # type: ignore[operator]
     assert result.returncode == 1
     assert result.titles() == [title]
     assert fake.received == []
@@ -346,7 +334,7 @@ def test_bad_refresh_token_fails_before_any_call(
 def test_read_scope_access_token_fails_before_any_call(fake: FakeLast9, job: Job) -> None:
     """A read-scope access token is a configuration error, not a reason to exchange."""
     access = fake.mint("access", scopes=("read",))
-    result = job.run(inputs_for(fake, access_token=access))
+    result = job.run(step_inputs(fake, access_token=access))
     assert result.titles() == ["Last9: token lacks write scope"]
     assert fake.received == []
 
@@ -362,7 +350,7 @@ def test_revoked_refresh_token_follows_the_policy(
     """A revoked refresh token is a configuration error: fails unless `fail-on: never`."""
     revoked = fake.mint("refresh", ttl=None)
     fake.revoke(revoked)
-    result = job.run(inputs_for(fake, refresh_token=revoked, fail_on=fail_on))
+    result = job.run(step_inputs(fake, refresh_token=revoked, fail_on=fail_on))
     assert result.returncode == code
     assert result.titles(kind) == ["Last9: refresh token rejected"]
     assert result.outputs["status"] == "failed"
@@ -380,7 +368,7 @@ def test_outage_follows_the_policy(
     """Last9 down until the timeout: fails only with `fail-on: any`, else warns."""
     down = Fault(status=503, headers={"Retry-After": "0"})
     fake.script("exchange", *[down] * 5)
-    result = job.run(inputs_for(fake, fail_on=fail_on, timeout="5"))
+    result = job.run(step_inputs(fake, fail_on=fail_on, timeout="5"))
     assert result.returncode == code
     assert result.titles(kind) == ["Last9: API unavailable"]
     assert result.outputs["status"] == "failed"

@@ -47,6 +47,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 
+from tests.runner import read_file_command
+
 __all__ = [
     "STANDIN_BASE",
     "ContainerUnavailable",
@@ -331,38 +333,6 @@ def make_runner_dirs(tmp: Path, *, event: Mapping[str, object] | None = None) ->
         env=files["set_env"],
         step_summary=files["step_summary"],
     )
-
-
-def read_file_command(path: Path) -> dict[str, str]:
-    """Parse a ``GITHUB_OUTPUT``/``GITHUB_STATE``/``GITHUB_ENV`` file the way the runner does.
-
-    Lines are ``name=value`` or the multi-line form ``name<<DELIMITER`` ... ``DELIMITER``.
-    A later value for the same name wins.
-    """
-    values: dict[str, str] = {}
-    lines = path.read_text(encoding="utf-8").splitlines()
-    i = 0
-    while i < len(lines):
-        line = lines[i]
-        i += 1
-        if not line:
-            continue
-        eq, heredoc = line.find("="), line.find("<<")
-        if heredoc != -1 and (eq == -1 or heredoc < eq):
-            name, delimiter = line[:heredoc], line[heredoc + 2 :]
-            body: list[str] = []
-            while i < len(lines) and lines[i] != delimiter:
-                body.append(lines[i])
-                i += 1
-            if i == len(lines):
-                raise ValueError(f"{path}: no closing {delimiter!r} for {name!r}")
-            i += 1
-            values[name] = "\n".join(body)
-        elif eq != -1:
-            values[line[:eq]] = line[eq + 1 :]
-        else:
-            raise ValueError(f"{path}: not a file-command line: {line!r}")
-    return values
 
 
 # --- running like the runner -------------------------------------------------------------------

@@ -28,7 +28,15 @@ from tests.container.podman import (
     run_like_runner,
 )
 from tests.fake_last9 import FakeLast9
-from tests.runner import RELEASE_EVENT, ROOT, RUNNER_ENV, action_defaults
+from tests.runner import (
+    OBSERVERS,
+    RELEASE_EVENT,
+    ROOT,
+    RUNNER_ENV,
+    StepResult,
+    action_defaults,
+    step_inputs,
+)
 
 pytestmark = pytest.mark.container
 TAG = "localhost/last9-change-event:test"
@@ -64,19 +72,6 @@ def fake() -> Iterator[FakeLast9]:
         yield server
 
 
-@dataclass
-class Step:
-    """What one containerised step left behind."""
-
-    returncode: int
-    stdout: str
-    stderr: str
-    outputs: dict[str, str]
-    state: dict[str, str]
-    exported: dict[str, str]
-    summary: str
-
-
 def run_step(
     image: Image,
     tmp: Path,
@@ -84,7 +79,7 @@ def run_step(
     env: Mapping[str, str] | None = None,
     *,
     post: bool = False,
-) -> Step:
+) -> StepResult:
     """One step: new file-command files in the runner's folders, defaults merged like the runner."""
     dirs: RunnerDirs = make_runner_dirs(tmp, event=RELEASE_EVENT)
     done = run_like_runner(
@@ -95,30 +90,32 @@ def run_step(
         entrypoint="/action/post.py" if post else None,
         podman_env=image.podman_env,
     )
-    return Step(
-        done.returncode,
-        done.stdout,
-        done.stderr,
-        read_file_command(dirs.output),
-        read_file_command(dirs.state),
-        read_file_command(dirs.env),
-        dirs.step_summary.read_text(encoding="utf-8"),
+    result = StepResult(
+        returncode=done.returncode,
+        stdout=done.stdout,
+        stderr=done.stderr,
+        outputs=read_file_command(dirs.output),
+        state=read_file_command(dirs.state),
+        exported=read_file_command(dirs.env),
+        summary=dirs.step_summary.read_text(encoding="utf-8"),
     )
-
-
-def inputs_for(fake: FakeLast9, **more: str) -> dict[str, str]:
-    return {
-        "org": "acme",
-        "refresh-token": fake.mint("refresh", ttl=None),
-        "api-url": fake.url,
-        "environment": "production",
-        **{name.replace("_", "-"): value for name, value in more.items()},
+    raw = {
+        name: path.read_text(encoding="utf-8")
+        for name, path in (
+            ("OUTPUT", dirs.output),
+            ("STATE", dirs.state),
+            ("ENV", dirs.env),
+            ("STEP_SUMMARY", dirs.step_summary),
+        )
     }
+    for observe in OBSERVERS:  # the leak watch sees the container's steps too
+        observe(result, raw)
+    return result
 
 
 def test_start_then_stop(image: Image, fake: FakeLast9, tmp_path: Path) -> None:
     """A start and a stop step in containers: one exchange, shared id, duration, outputs."""
-    inputs = inputs_for(fake)
+    inputs = step_inputs(fake)
     start = run_step(image, tmp_path, inputs)
     assert start.returncode == 0, start.stdout + start.stderr
     assert start.outputs["status"] == "sent"
@@ -143,7 +140,7 @@ def test_auto_stop_through_the_post_entrypoint(
     image: Image, fake: FakeLast9, tmp_path: Path
 ) -> None:
     """`auto-stop`: the state file feeds the post-entrypoint, which sends the stop."""
-    inputs = inputs_for(fake, auto_stop="true")
+    inputs = step_inputs(fake, auto_stop="true")
     start = run_step(image, tmp_path, inputs)
     assert start.returncode == 0, start.stdout + start.stderr
     assert start.state["auto_stop"] == "true"
@@ -159,7 +156,7 @@ def test_post_entrypoint_without_auto_stop_sends_nothing(
     image: Image, fake: FakeLast9, tmp_path: Path
 ) -> None:
     """The post-entrypoint of a step without auto-stop exits 0 and sends nothing."""
-    post = run_step(image, tmp_path, inputs_for(fake), post=True)
+    post = run_step(image, tmp_path, step_inputs(fake), post=True)
     assert post.returncode == 0, post.stdout + post.stderr
     assert fake.received == []
 
@@ -175,7 +172,7 @@ def test_dry_run(image: Image, fake: FakeLast9, tmp_path: Path) -> None:
 
 def test_configuration_error(image: Image, fake: FakeLast9, tmp_path: Path) -> None:
     """A bad input: exit 1, one ::error, a summary, nothing sent, no traceback."""
-    step = run_step(image, tmp_path, inputs_for(fake, event_state="finish"))
+    step = run_step(image, tmp_path, step_inputs(fake, event_state="finish"))
     assert step.returncode == 1
     errors = [line for line in step.stdout.splitlines() if line.startswith("::error")]
     assert errors == [line for line in errors if "invalid event-state" in line] != []
