@@ -260,8 +260,7 @@ def _raise_if_unknown_host(error: requests.RequestException, api_url: str) -> No
     """A host name the DNS says does not exist will not appear by retrying: that is a
     configuration error (a typo in ``api-url``, or a runner that needs a proxy), not an outage.
     A temporary DNS failure stays an outage and is retried."""
-    reason = error.args[0] if error.args else None
-    reason = getattr(reason, "reason", reason)
+    reason = _reason(error)
     cause = getattr(reason, "__cause__", None)
     if not (isinstance(cause, socket.gaierror) and cause.errno == socket.EAI_NONAME):
         return
@@ -304,13 +303,17 @@ def _answer(response: requests.Response) -> Answer:
     return Answer(response.status_code, body, text)
 
 
+def _reason(error: requests.RequestException) -> object:
+    """What urllib3 says went wrong under a requests error (its ``MaxRetryError.reason``)."""
+    wrapped = error.args[0] if error.args else error
+    return getattr(wrapped, "reason", wrapped)
+
+
 def _not_sent(error: requests.RequestException) -> bool:
     """Whether the request certainly never reached the server (so resending is safe)."""
     if isinstance(error, requests.exceptions.ConnectTimeout):
         return True
-    reason = error.args[0] if error.args else None
-    reason = getattr(reason, "reason", reason)
-    return isinstance(reason, NewConnectionError)
+    return isinstance(_reason(error), NewConnectionError)
 
 
 def _describe(error: requests.RequestException) -> str:
@@ -318,8 +321,7 @@ def _describe(error: requests.RequestException) -> str:
         return "connecting timed out"
     if isinstance(error, requests.Timeout):
         return "no answer within the timeout"
-    reason = error.args[0] if error.args else error
-    reason = getattr(reason, "reason", reason)
+    reason = _reason(error)
     text = _one_line(str(reason))
     if "NameResolution" in type(reason).__name__:
         return "DNS failed to resolve the host name"
