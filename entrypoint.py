@@ -5,7 +5,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "src"))
 
-from last9_change_event.main import main
+from last9_change_event.edge import main
 
 if __name__ == "__main__":
     sys.exit(main())

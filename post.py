@@ -6,7 +6,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "src"))
 
-from last9_change_event.main import post
+from last9_change_event.edge import post
 
 if __name__ == "__main__":
     sys.exit(post())

@@ -45,6 +45,7 @@ RUNNER_ENV: Mapping[str, str] = {
     "GITHUB_EVENT_NAME": "release",
     "GITHUB_SERVER_URL": "https://github.com",
     "RUNNER_OS": "Linux",
+    "LAST9_INSTANT_RETRIES": "true",
 }
 
 RELEASE_EVENT: Mapping[str, Any] = {

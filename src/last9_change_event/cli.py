@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import sys
 from collections.abc import Mapping, Sequence
 
 from last9_change_event import __version__
+from last9_change_event.edge import Signals, environment, read_context, retry_policy
 from last9_change_event.inputs import DEFAULTS, SPECS
 from last9_change_event.main import run
-from last9_change_event.workflow import ConsoleReporter, GitHubReporter, Reporter
+from last9_change_event.workflow import FILE_COMMANDS, ConsoleReporter, GitHubReporter, Reporter
 
 #: Inputs read from the environment instead of flags.
 ENV_INPUTS: Mapping[str, str] = {
@@ -93,17 +92,21 @@ def raw_inputs(args: argparse.Namespace, env: Mapping[str, str]) -> dict[str, st
 
 def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> int:
     """Run the action once from the command line; returns the exit code."""
-    env = dict(os.environ) if env is None else env
+    env = environment() if env is None else env
     args = build_parser().parse_args(argv)
     reporter: Reporter = (
-        GitHubReporter(env) if env.get("GITHUB_ACTIONS") == "true" else ConsoleReporter()
+        GitHubReporter({name: env.get(f"GITHUB_{name}", "") for name in FILE_COMMANDS})
+        if env.get("GITHUB_ACTIONS") == "true"
+        else ConsoleReporter()
     )
-    result = run(raw_inputs(args, env), env, reporter)
+    raw = raw_inputs(args, env)
+    with Signals() as signals:
+        context = read_context(env, with_event=raw["github-attributes"].lower() != "false")
+        result = run(raw, context, reporter, policy=retry_policy(env), cancelled=signals.received)
     shown: dict[str, object] = {
         name: value for name, value in result.outputs.items() if name != "access-token"
     }
     if "payload" in shown:
         shown["payload"] = json.loads(str(shown["payload"]))
-    print(reporter.redact(json.dumps(shown, indent=2, ensure_ascii=False)))  # noqa: T201
-    sys.stdout.flush()
+    reporter.result(json.dumps(shown, indent=2, ensure_ascii=False))
     return result.exit_code

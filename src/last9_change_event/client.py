@@ -1,63 +1,58 @@
-"""Talk to Last9's API: the token exchange and the change event, on one HTTP session.
+"""Last9's API: the token exchange and the change event, on one HTTP session.
 
-Retries network errors, 5xx and 429 with backoff (honouring ``Retry-After``), bounded by the
-policy's attempts and by one deadline for the whole step. The change event is sent at most once:
-a failure after the request may have reached Last9 (a read timeout, a connection closed
-mid-response) is reported, not retried. Redirects are never followed, so a token is never sent
-anywhere but ``api-url``.
+Each call is a retry loop over ``transport.attempt``: an answer ends it unless it is a 5xx or a
+429, and a failure is tried again whether the request certainly never left (``NotSent``) or may
+have arrived (``MaybeSent``). Delivery is at least once with identical bytes: every attempt sends
+the same body, so a repeat describes the same instant, while a lost ``start`` or ``stop`` would
+leave a change "in progress" for ever. The loop ends at the schedule's last attempt or deadline.
 """
 
 from __future__ import annotations
 
+import html
 import json
 import re
-import socket
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, NamedTuple
+from typing import Any
 
 import requests
-from urllib3.exceptions import NewConnectionError
 
 from last9_change_event import __version__
-from last9_change_event.errors import AuthError, ConfigError, OutageError
-from last9_change_event.retry import RetryPolicy, retry_after
-from last9_change_event.tokens import TOKENS_PAGE, AccessToken, read_claims
+from last9_change_event.errors import (
+    TOKENS_PAGE,
+    ActionError,
+    AuthError,
+    ConfigError,
+    OutageError,
+)
+from last9_change_event.retry import Deadline, RetryPolicy, Schedule, retry_after
+from last9_change_event.tokens import AuthFlow, Token, epoch_seconds
+from last9_change_event.transport import Answer, MaybeSent, NotSent, Outcome, attempt
 
 USER_AGENT = f"last9-change-event/{__version__} python-requests/{requests.__version__}"
-CONNECT_TIMEOUT = 10.0
-_RETRYABLE = frozenset({429, 500, 502, 503, 504, 507, 520, 521, 522, 523, 524})
-_SHOWN_BODY_CHARS = 200
-_HTML_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
-_UNRESOLVED_HOST = re.compile(r"Failed to resolve '([^']*)'")
+#: Told before each attempt (``None``) and of its outcome: which events may have landed.
+Observer = Callable[[Outcome | None], None]
+RETRYABLE = frozenset({429, 500, 502, 503, 504, 507, 520, 521, 522, 523, 524})
+SHOWN_CHARS = 200
+_HTML_TITLE = re.compile(r"<title[^>]{0,200}>([^<]{0,400})</title", re.IGNORECASE)
 
 
-class Answer(NamedTuple):
-    """Last9's answer: status and the parsed JSON body (``None`` when it is not JSON)."""
-
-    status: int
-    body: Any
-    text: str
-
-    @property
-    def error(self) -> str:
-        """Last9's ``error`` text, or the start of the body."""
-        if isinstance(self.body, dict) and isinstance(self.body.get("error"), str):
-            return _one_line(self.body["error"])
-        title = _HTML_TITLE.search(self.text)
-        if title is not None and title.group(1).strip():
-            import html  # noqa: PLC0415  (only an HTML error page needs it)
-
-            return f'an HTML page, "{_one_line(html.unescape(title.group(1)))}"'
-        return _one_line(self.text) or "(empty body)"
+def describe(answer: Answer) -> str:
+    """Last9's ``error`` text, an HTML page's title, or the start of the body."""
+    if isinstance(answer.body, dict) and isinstance(answer.body.get("error"), str):
+        return one_line(answer.body["error"])
+    title = _HTML_TITLE.search(answer.text[:8192])
+    if title is not None and title.group(1).strip():
+        return f'an HTML page, "{one_line(html.unescape(title.group(1)))}"'
+    return one_line(answer.text) or "(empty body)"
 
 
-class TokenRejectedError(Exception):
-    """Last9 answered 401 to an access token: the caller may renew it once."""
-
-    def __init__(self, answer: Answer) -> None:
-        super().__init__(answer.error)
-        self.answer = answer
+def one_line(text: str, limit: int = SHOWN_CHARS) -> str:
+    """``text`` on one line, cut to ``limit`` characters (the reporter redacts before this
+    reaches a log, and also redacts any piece of a token, so a cut never uncovers one)."""
+    flat = " ".join(text[: limit * 4].split())
+    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
 
 
 class Last9Client:
@@ -66,26 +61,21 @@ class Last9Client:
     def __init__(
         self,
         api_url: str,
+        deadline: Deadline,
         *,
-        timeout: float,
         policy: RetryPolicy | None = None,
-        session: requests.Session | None = None,
-        clock: Callable[[], float] = time.monotonic,
-        wall_clock: Callable[[], float] = time.time,
-        sleep: Callable[[float], None] = time.sleep,
         log: Callable[[str], None] = lambda _message: None,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self.api_url = api_url
+        self._deadline = deadline
         self._policy = policy or RetryPolicy()
-        self._session = session or requests.Session()
-        self._session.headers.update({"User-Agent": USER_AGENT, "Accept": "application/json"})
-        self._clock = clock
-        self._wall_clock = wall_clock
-        self._sleep = sleep
         self._log = log
-        self._timeout = timeout
-        self._deadline = clock() + timeout
-        self.requests_made = 0
+        self._wall_clock = wall_clock
+        self._session = requests.Session()
+        self._session.headers.update(
+            {"User-Agent": USER_AGENT, "Accept": "application/json", "Accept-Encoding": "identity"}
+        )
 
     def close(self) -> None:
         """Close the session and its connection."""
@@ -97,25 +87,21 @@ class Last9Client:
     def __exit__(self, *_exc: object) -> None:
         self.close()
 
-    def exchange(self, refresh_token: str) -> AccessToken:
+    def exchange(self, refresh_token: str) -> Token:
         """Exchange the refresh token for an access token."""
-        answer = self._send(
-            "POST",
-            f"{self.api_url}/api/v4/oauth/access_token",
-            {"refresh_token": refresh_token},
-            {},
-            what="the token exchange",
-            resend_after_send=True,
+        what = "the token exchange"
+        answer = self._call(
+            "POST", "/api/v4/oauth/access_token", {"refresh_token": refresh_token}, {}, what=what
         )
         if answer.status in (400, 401, 403):
             raise AuthError(
-                f"Last9 refused the refresh token ({answer.status}: {answer.error}): "
+                f"Last9 refused the refresh token ({answer.status}: {describe(answer)}): "
                 "it is invalid, revoked, or not a refresh token.",
                 remedy=f"Generate new tokens in {TOKENS_PAGE} and store the write pair's "
                 "refresh token in the secret.",
                 title="Last9: refresh token rejected",
             )
-        _raise_for_other(answer, "the token exchange")
+        _raise_for_other(answer, what)
         body = answer.body
         if not isinstance(body, dict) or not isinstance(body.get("access_token"), str):
             raise OutageError(
@@ -123,215 +109,158 @@ class Last9Client:
                 remedy="Check `api-url` points to Last9's API.",
                 title="Last9: unexpected answer",
             )
-        token: str = body["access_token"]
-        expires_at = body.get("expires_at")
-        if not isinstance(expires_at, int) or isinstance(expires_at, bool):
-            claims = read_claims(token)
-            expires_at = claims.exp if claims else None
-        return AccessToken(token, expires_at, exchanged=True)
+        return Token.of(body["access_token"], epoch_seconds(body.get("expires_at")))
 
-    def send_event(self, org: str, token: str, payload: Mapping[str, Any]) -> Answer:
-        """PUT the change event; raises ``TokenRejectedError`` on a 401."""
-        answer = self._send(
-            "PUT",
-            f"{self.api_url}/api/v4/organizations/{org}/change_events",
-            payload,
-            {"X-LAST9-API-TOKEN": f"Bearer {token}"},
-            what="the change event",
-            resend_after_send=False,
-        )
-        if answer.status == 401:
-            raise TokenRejectedError(answer)
-        if answer.status == 403 or (answer.status == 400 and "token" in answer.error.lower()):
-            raise AuthError(
-                f"Last9 refused the access token ({answer.status}: {answer.error}).",
-                remedy=f"Use the write token pair from {TOKENS_PAGE}, of the organization "
-                "named in `org`.",
+    def send_event(
+        self, org: str, payload: bytes, auth: AuthFlow, observe: Observer | None = None
+    ) -> Token:
+        """PUT one change event; the auth flow renews the token once after a 401."""
+        flow = auth.flow(self.exchange)
+        token = next(flow)
+        while True:
+            answer = self._call(
+                "PUT",
+                f"/api/v4/organizations/{org}/change_events",
+                payload,
+                {"X-LAST9-API-TOKEN": f"Bearer {token.value}"},
+                what="the change event",
+                observe=observe,
             )
-        _raise_for_other(answer, "the change event")
-        if not isinstance(answer.body, dict):
-            raise OutageError(
-                f"Last9 answered {answer.status} to the change event with a body that is not "
-                f"JSON: {answer.error}.",
-                remedy="A proxy may stand between the runner and Last9; check `api-url`. "
-                "The event may or may not have been recorded.",
-                title="Last9: unexpected answer",
-            )
-        return answer
+            try:
+                token = flow.send(answer.status)
+            except StopIteration:
+                break
+            self._log(f"Last9 refused the access token ({describe(answer)}); retrying once.")
+        _raise_for_event(answer, renewed=auth.renewed, renewable=auth.can_renew)
+        return token
 
-    def _send(
+    def _call(
         self,
         method: str,
-        url: str,
-        payload: Mapping[str, Any],
+        path: str,
+        payload: Mapping[str, Any] | bytes,
         headers: Mapping[str, str],
         *,
         what: str,
-        resend_after_send: bool,
+        observe: Observer | None = None,
     ) -> Answer:
-        body = json.dumps(payload, separators=(",", ":")).encode()
+        body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
         all_headers = {"Content-Type": "application/json", **headers}
-        last_problem = "no attempt was made"
-        answered = False
-        for attempt in range(1, self._policy.attempts + 1):
-            remaining = self._remaining(what, last_problem)
-            self.requests_made += 1
-            try:
-                response = self._session.request(
-                    method,
-                    url,
-                    data=body,
-                    headers=all_headers,
-                    timeout=(min(CONNECT_TIMEOUT, remaining), remaining),
-                    allow_redirects=False,
-                )
-            except requests.exceptions.SSLError as error:
-                raise ConfigError(
-                    f"TLS verification of {self.api_url} failed: {_one_line(str(error))}",
-                    remedy="Behind a TLS-inspecting proxy, point `REQUESTS_CA_BUNDLE` at its "
-                    "CA bundle.",
-                    title="Last9: TLS verification failed",
-                ) from None
-            except (requests.ConnectionError, requests.Timeout) as error:
-                _raise_if_unknown_host(error, self.api_url)
-                last_problem = _describe(error)
-                if not resend_after_send and not _not_sent(error):
-                    raise OutageError(
-                        f"{what.capitalize()} failed after it was sent: {last_problem}.",
-                        remedy="Last9 may or may not have recorded it; it is not resent, so "
-                        "that it is never recorded twice. If Last9 is slow to answer, raise "
-                        "`timeout`.",
-                    ) from None
-                answered = False
-                wait = self._policy.backoff(attempt)
-            else:
-                answered = True
-                answer = _answer(response)
-                if 300 <= answer.status < 400:
-                    raise ConfigError(
-                        f"{self.api_url} redirected {what} to "
-                        f"{response.headers.get('Location', '(nowhere)')}; redirects are not "
-                        "followed, so the token is never sent elsewhere.",
-                        remedy="Set `api-url` to the address the redirect points to.",
-                        title="Last9: API redirected",
-                    )
-                if answer.status not in _RETRYABLE:
-                    return answer
-                last_problem = f"HTTP {answer.status}: {answer.error}"
-                asked = retry_after(response.headers.get("Retry-After"), self._wall_clock())
-                wait = asked if asked is not None else self._policy.backoff(attempt)
-            if attempt == self._policy.attempts:
-                break
-            if wait >= self._deadline - self._clock():
-                raise OutageError(
-                    f"{what.capitalize()} failed ({last_problem}), and the next try "
-                    f"(in {wait:.1f} s) would pass the {self._timeout:g} s timeout.",
-                    remedy="Last9 may be having an outage; raise `timeout` to wait longer."
-                    if answered
-                    else _UNREACHABLE,
-                )
-            self._log(f"{what} failed ({last_problem}); retry {attempt} in {wait:.1f} s")
-            self._sleep(wait)
-        raise OutageError(
-            f"{what.capitalize()} failed {self._policy.attempts} times; the last: {last_problem}.",
-            remedy="Last9 may be having an outage, or `api-url` may be wrong."
-            if answered
-            else _UNREACHABLE,
-        )
-
-    def _remaining(self, what: str, last_problem: str) -> float:
-        remaining = self._deadline - self._clock()
-        if remaining <= 0:
-            raise OutageError(
-                f"{what.capitalize()} did not succeed within the {self._timeout:g} s timeout "
-                f"(last: {last_problem}).",
-                remedy="Raise `timeout`, or check that `api-url` is reachable from the runner.",
+        schedule = Schedule(self._policy, self._deadline)
+        last: Outcome = NotSent("no attempt was made")
+        for number in schedule:
+            if observe:
+                observe(None)
+            last = attempt(
+                self._session,
+                method,
+                self.api_url + path,
+                body,
+                all_headers,
+                deadline=self._deadline,
             )
-        return remaining
+            if observe:
+                observe(last)
+            if isinstance(last, Answer):
+                if last.status not in RETRYABLE:
+                    return last
+                schedule.ask(retry_after(last.retry_after, self._wall_clock()))
+            self._log(f"{what.capitalize()} failed ({_reason(last)}), try {number}.")
+        raise _gave_up(what, last, schedule)
 
 
-_UNREACHABLE = (
-    "Check that `api-url` is right and reachable from the runner (behind a proxy, set "
-    "`HTTPS_PROXY`); raise `timeout` to keep trying longer."
-)
+def _reason(outcome: Outcome) -> str:
+    if isinstance(outcome, Answer):
+        return f"HTTP {outcome.status}: {describe(outcome)}"
+    return outcome.reason
 
 
-def _raise_if_unknown_host(error: requests.RequestException, api_url: str) -> None:
-    """A host name the DNS says does not exist will not appear by retrying: that is a
-    configuration error (a typo in ``api-url``, or a runner that needs a proxy), not an outage.
-    A temporary DNS failure stays an outage and is retried."""
-    reason = _reason(error)
-    cause = getattr(reason, "__cause__", None)
-    if not (isinstance(cause, socket.gaierror) and cause.errno == socket.EAI_NONAME):
-        return
-    named = _UNRESOLVED_HOST.search(str(reason))
-    host = named.group(1) if named else api_url
-    raise ConfigError(
-        f"The host name {host} does not resolve: the DNS knows no such host.",
-        remedy="Check `api-url` (scheme and host only, e.g. `https://app.last9.io`). On a "
-        "runner that resolves only internal names, set `HTTPS_PROXY`.",
-        title="Last9: unknown host",
-    ) from None
+def _gave_up(what: str, last: Outcome, schedule: Schedule) -> ActionError:
+    if schedule.ended == "deadline":
+        waited = (
+            f", and the next try (in {schedule.refused_wait:.1f} s) would pass it"
+            if schedule.refused_wait
+            else ""
+        )
+        why = f"did not succeed within the {schedule.deadline.seconds:g} s timeout{waited}"
+    else:
+        why = f"failed {schedule.attempt} times"
+    message = f"{what.capitalize()} {why}; the last try: {_reason(last)}."
+    if isinstance(last, NotSent) and last.reason.startswith("the proxy"):
+        return ConfigError(
+            message,
+            remedy="Check `HTTPS_PROXY`: its address, and its credentials "
+            "(`http://user:password@host:port`).",
+            title="Last9: proxy refused",
+        )
+    if isinstance(last, Answer):
+        remedy = "Last9 may be having an outage; raise `timeout` to wait longer."
+    else:
+        remedy = (
+            "Check that `api-url` is right and reachable from the runner (behind a proxy, set "
+            "`HTTPS_PROXY`); raise `timeout` to keep trying longer."
+        )
+    if isinstance(last, MaybeSent | Answer) and what == "the change event":
+        remedy += " Last9 may or may not have recorded the event."
+    return OutageError(message, remedy=remedy)
+
+
+def _raise_for_event(answer: Answer, *, renewed: bool, renewable: bool) -> None:
+    if answer.status == 401:
+        raise AuthError(
+            f"Last9 refused the access token (401: {describe(answer)}).",
+            remedy="Last9 refused a freshly exchanged token too: regenerate the tokens."
+            if renewed or renewable
+            else "Pass `refresh-token` so the action can renew the access token.",
+            title="Last9: access token rejected",
+        )
+    if answer.status == 403 or (answer.status == 400 and "token" in describe(answer).lower()):
+        raise AuthError(
+            f"Last9 refused the access token ({answer.status}: {describe(answer)}).",
+            remedy=f"Use the write token pair from {TOKENS_PAGE}, of the organization "
+            "named in `org`.",
+        )
+    _raise_for_other(answer, "the change event")
+    body = answer.body
+    if not (isinstance(body, dict) and body.get("message") == "success" and "error" not in body):
+        raise OutageError(
+            f"Last9 answered {answer.status} to the change event without its success body "
+            f'(`{{"message": "success"}}`): {describe(answer)}.',
+            remedy="A proxy may stand between the runner and Last9; check `api-url`. "
+            "Last9 may or may not have recorded the event.",
+            title="Last9: unexpected answer",
+        )
 
 
 def _raise_for_other(answer: Answer, what: str) -> None:
+    if 300 <= answer.status < 400:
+        raise ConfigError(
+            f"Last9 redirected {what} to {one_line(answer.location or '(nowhere)')}; redirects "
+            "are not followed, so the token is never sent elsewhere.",
+            remedy="Set `api-url` to the address the redirect points to.",
+            title="Last9: API redirected",
+        )
+    if answer.status == 407:
+        raise ConfigError(
+            f"A proxy asked for credentials (407) on {what}.",
+            remedy="Put the proxy's credentials in `HTTPS_PROXY` "
+            "(`http://user:password@host:port`), or bypass it with `NO_PROXY`.",
+            title="Last9: proxy refused",
+        )
     if answer.status == 404:
         raise ConfigError(
-            f"Last9 answered 404 to {what}: {answer.error}.",
+            f"Last9 answered 404 to {what}: {describe(answer)}.",
             remedy="Check `org` (your organization slug) and `api-url`.",
             title="Last9: not found",
         )
     if 400 <= answer.status < 500:
         raise ConfigError(
-            f"Last9 rejected {what} ({answer.status}: {answer.error}).",
+            f"Last9 rejected {what} ({answer.status}: {describe(answer)}).",
             remedy="Check the inputs named in the message; the request was not retried.",
             title="Last9: request rejected",
         )
     if not 200 <= answer.status < 300:
         raise OutageError(
-            f"Last9 answered {answer.status} to {what}: {answer.error}.",
+            f"Last9 answered {answer.status} to {what}: {describe(answer)}.",
             remedy="Last9 may be having an outage.",
         )
-
-
-def _answer(response: requests.Response) -> Answer:
-    text = response.text
-    try:
-        body = json.loads(text) if text else None
-    except ValueError:
-        body = None
-    return Answer(response.status_code, body, text)
-
-
-def _reason(error: requests.RequestException) -> object:
-    """What urllib3 says went wrong under a requests error (its ``MaxRetryError.reason``)."""
-    wrapped = error.args[0] if error.args else error
-    return getattr(wrapped, "reason", wrapped)
-
-
-def _not_sent(error: requests.RequestException) -> bool:
-    """Whether the request certainly never reached the server (so resending is safe)."""
-    if isinstance(error, requests.exceptions.ConnectTimeout):
-        return True
-    return isinstance(_reason(error), NewConnectionError)
-
-
-def _describe(error: requests.RequestException) -> str:
-    if isinstance(error, requests.exceptions.ConnectTimeout):
-        return "connecting timed out"
-    if isinstance(error, requests.Timeout):
-        return "no answer within the timeout"
-    reason = _reason(error)
-    text = _one_line(str(reason))
-    if "NameResolution" in type(reason).__name__:
-        return "DNS failed to resolve the host name"
-    if "Connection refused" in text:
-        return "connection refused"
-    if "RemoteDisconnected" in text or "Connection aborted" in text:
-        return "the connection closed before Last9 answered"
-    return text
-
-
-def _one_line(text: str) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= _SHOWN_BODY_CHARS else flat[: _SHOWN_BODY_CHARS - 3] + "..."

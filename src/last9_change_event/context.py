@@ -1,107 +1,48 @@
-"""The GitHub context (runner variables and the event payload) as change-event attributes."""
+"""The world the step runs in, read once at the edge and passed down frozen.
+
+``Context`` holds what the CI says about this run (``CiRun``), what an earlier start of the job
+exported (``LAST9_DEPLOYMENT_*``), what an armed start left for the post step (``STATE_*``),
+and the switches the runner sets. Only the edge (``edge.py``) builds it from the environment;
+everything below reads its fields.
+"""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping
-from pathlib import Path
-from typing import Any
+from dataclasses import dataclass, field
 
-from last9_change_event.attributes import Attributes
+from last9_change_event.ci import CiRun
 
-_FROM_ENV: tuple[tuple[str, str], ...] = (
-    ("repository", "GITHUB_REPOSITORY"),
-    ("commit_sha", "GITHUB_SHA"),
-    ("git_ref", "GITHUB_REF"),
-    ("git_ref_name", "GITHUB_REF_NAME"),
-    ("workflow", "GITHUB_WORKFLOW"),
-    ("job", "GITHUB_JOB"),
-    ("run_id", "GITHUB_RUN_ID"),
-    ("run_number", "GITHUB_RUN_NUMBER"),
-    ("run_attempt", "GITHUB_RUN_ATTEMPT"),
-    ("actor", "GITHUB_ACTOR"),
-    ("trigger_event", "GITHUB_EVENT_NAME"),
-)
+#: Exported by a start through ``$GITHUB_ENV`` for the stop steps after it.
+ID_VARIABLE = "LAST9_DEPLOYMENT_ID"
+STARTED_AT_VARIABLE = "LAST9_DEPLOYMENT_STARTED_AT"
+
+#: What an armed start saves in ``$GITHUB_STATE``; the post step reads ``STATE_<name>``.
+STATE_ARMED = "auto_stop"
+STATE_DEPLOYMENT_ID = "deployment_id"
+STATE_STARTED_AT = "started_at"
+STATE_ACCESS_TOKEN = "access_token"  # noqa: S105 - a state name, not a secret
+STATE_SERVICES = "services"
 
 
-def read_event(path: str | None) -> Mapping[str, Any] | None:
-    """The event payload at ``GITHUB_EVENT_PATH``, or ``None`` when it is absent or unreadable."""
-    if not path:
-        return None
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError, RecursionError):
-        return None
-    return data if isinstance(data, dict) else None
+@dataclass(frozen=True)
+class Armed:
+    """What a start left for its post step: whether it armed it, and for what."""
+
+    armed: bool = False
+    deployment_id: str | None = None
+    started_at: float | None = None
+    access_token: str | None = None
+    #: The services whose start may have landed; ``None`` when the state did not say.
+    services: tuple[str | None, ...] | None = None
 
 
-def github_attributes(env: Mapping[str, str], event: Mapping[str, Any] | None) -> Attributes:
-    """Repository, commit, ref, workflow, job, run, actor and trigger; the release of a release."""
-    pairs: list[tuple[str, str | None]] = [
-        (key, env[name]) for key, name in _FROM_ENV if env.get(name)
-    ]
-    run_url = _run_url(env)
-    if run_url:
-        pairs.append(("run_url", run_url))
-    pairs.extend(_event_attributes(env.get("GITHUB_EVENT_NAME", ""), event or {}))
-    return tuple(pairs)
+@dataclass(frozen=True)
+class Context:
+    """Everything the step knows besides its inputs and the time."""
 
-
-def default_service_name(env: Mapping[str, str]) -> str | None:
-    """The repository's name without its owner, the usual name of the service it deploys."""
-    repository = env.get("GITHUB_REPOSITORY", "")
-    return repository.rpartition("/")[2] or None
-
-
-def deployment_environment(env: Mapping[str, str], event: Mapping[str, Any] | None) -> str | None:
-    """The environment of a ``deployment`` event, when the workflow runs on one."""
-    if env.get("GITHUB_EVENT_NAME") != "deployment" or not event:
-        return None
-    return _text(_dig(event, "deployment", "environment"))
-
-
-def _run_url(env: Mapping[str, str]) -> str | None:
-    server = env.get("GITHUB_SERVER_URL", "").rstrip("/")
-    repository = env.get("GITHUB_REPOSITORY")
-    run_id = env.get("GITHUB_RUN_ID")
-    if not (server and repository and run_id):
-        return None
-    url = f"{server}/{repository}/actions/runs/{run_id}"
-    attempt = env.get("GITHUB_RUN_ATTEMPT")
-    return f"{url}/attempts/{attempt}" if attempt else url
-
-
-def _event_attributes(name: str, event: Mapping[str, Any]) -> list[tuple[str, str | None]]:
-    found: list[tuple[str, str | None]] = []
-    if name == "release":
-        for key, field in (
-            ("release_tag", "tag_name"),
-            ("release_name", "name"),
-            ("release_url", "html_url"),
-        ):
-            value = _text(_dig(event, "release", field))
-            if value:
-                found.append((key, value))
-    elif name == "deployment":
-        for key, field in (("deployment_environment", "environment"), ("deployment_ref", "ref")):
-            value = _text(_dig(event, "deployment", field))
-            if value:
-                found.append((key, value))
-    return found
-
-
-def _dig(data: Mapping[str, Any], *path: str) -> object:
-    current: object = data
-    for part in path:
-        if not isinstance(current, dict):
-            return None
-        current = current.get(part)
-    return current
-
-
-def _text(value: object) -> str | None:
-    if isinstance(value, str) and value.strip():
-        return value
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    return None
+    ci: CiRun = field(default_factory=CiRun)
+    exported_id: str | None = None
+    exported_started_at: float | None = None
+    armed: Armed = field(default_factory=Armed)
+    #: Step debugging is on (``ACTIONS_STEP_DEBUG``/``RUNNER_DEBUG``): tracebacks are shown.
+    debug: bool = False

@@ -1,14 +1,17 @@
-"""The errors a user can cause or meet, each carrying a title and a remedy.
+"""Every error the step can end with, each carrying a title and a remedy.
 
-Every error the action reports on purpose is an ``ActionError``; ``main`` catches them once,
-prints one ``::error title=...::`` (or a warning, by the failure policy) and exits. Anything else
-is a bug and keeps its traceback.
+``run`` catches them once, reports one annotation (an error or a warning, by ``fail-on``) and
+decides the exit code. Any other exception is a bug: the boundary in ``run`` turns it into an
+``InternalError`` so that the step still ends with its outputs and summary written.
 
     ActionError
-    ├── ConfigError      the workflow is wrong: an input, a token, the API's answer to our request
-    │   ├── InputError   one input is invalid; names the input
-    │   └── AuthError    Last9 refused a token, or a token cannot do the job (scope, expiry)
-    └── OutageError      Last9 could not be reached or kept failing: network, timeouts, 5xx, 429
+    ├── ConfigError          the workflow is wrong: retrying will not help
+    │   ├── InputError       one input is invalid; names the input
+    │   ├── MissingTokenError neither token has a value (forks, Dependabot)
+    │   └── AuthError        Last9 refused a token, or a token cannot do the job
+    └── OutageError          Last9 could not be reached, or kept failing: network, timeout, 5xx
+        ├── CancelledError   the runner cancelled the step (SIGINT, SIGTERM)
+        └── InternalError    an unexpected exception, counted as an outage
 
 The failure policy (``fail-on``) fails the step on every error with ``any``, on everything but an
 ``OutageError`` with ``config``, and on nothing with ``never``.
@@ -19,6 +22,7 @@ from __future__ import annotations
 from typing import ClassVar, Literal
 
 FailOn = Literal["any", "config", "never"]
+TOKENS_PAGE = "Last9 → Settings → API Access"
 
 
 class ActionError(Exception):
@@ -53,6 +57,12 @@ class InputError(ConfigError):
         self.input_name = name
 
 
+class MissingTokenError(ConfigError):
+    """Neither token input has a value: usually a fork's pull request or a Dependabot run."""
+
+    default_title = "Last9: no token"
+
+
 class AuthError(ConfigError):
     """A token was refused by Last9, or cannot do what is asked."""
 
@@ -63,6 +73,18 @@ class OutageError(ActionError):
     """Last9 could not be reached, or kept failing until the retries or the timeout ran out."""
 
     default_title = "Last9: API unavailable"
+
+
+class CancelledError(OutageError):
+    """The runner cancelled the step while it was working."""
+
+    default_title = "Last9: cancelled"
+
+
+class InternalError(OutageError):
+    """An exception the action did not expect: a bug, reported without failing a deploy."""
+
+    default_title = "Last9: internal error"
 
 
 def fails_step(error: ActionError, fail_on: FailOn) -> bool:

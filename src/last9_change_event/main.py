@@ -1,333 +1,172 @@
-"""Wire the modules together: the runner's main step, its post step, and the command line."""
+"""The step, from raw inputs to its report: parse, plan, arm, send, report.
+
+``run`` takes values only (raw inputs, a ``Context``, a reporter); the edge (``edge.py``) reads
+the environment and the files and calls it for the runner's main step, its post step and the
+command line.
+"""
 
 from __future__ import annotations
 
 import json
-import os
 import time
+import traceback
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
 
-from last9_change_event import context, deployment
-from last9_change_event.attributes import valid_text
-from last9_change_event.errors import ActionError, AuthError, ConfigError, FailOn, fails_step
-from last9_change_event.inputs import SECRET_INPUTS, SPECS, Inputs, fail_on_of, parse_inputs
+from last9_change_event.context import Context
+from last9_change_event.conversation import Tracker, converse
+from last9_change_event.errors import ActionError, InternalError, MissingTokenError
+from last9_change_event.inputs import SECRET_INPUTS, Inputs, fail_on_of, parse_inputs
 from last9_change_event.plan import Plan, make_plan
-from last9_change_event.retry import RetryPolicy
-from last9_change_event.summary import render
-from last9_change_event.tokens import (
-    AccessToken,
-    Claims,
-    Credentials,
-    check_refresh_token,
-    read_claims,
-    usable,
-)
-from last9_change_event.workflow import GitHubReporter, Reporter
-
-if TYPE_CHECKING:
-    # Imported where a request is made: a dry run or a configuration error never loads
-    # requests and urllib3 (about half of the step's start-up time).
-    from last9_change_event.client import Last9Client, TokenRejectedError
-
-#: What a start with ``auto-stop`` saves in ``$GITHUB_STATE``; the post step reads ``STATE_<name>``.
-STATE_ARMED = "auto_stop"
-STATE_DEPLOYMENT_ID = "deployment_id"
-STATE_STARTED_AT = "started_at"
-STATE_ACCESS_TOKEN = "access_token"  # noqa: S105 - a state name, not a secret
-
-
-class MissingTokenError(ConfigError):
-    """Neither token input has a value: usually a fork's pull request or a Dependabot run."""
-
-    default_title = "Last9: no token"
-
-
-class Result:
-    """How the step ended: its exit code and its outputs."""
-
-    __slots__ = ("exit_code", "outputs")
-
-    def __init__(self, exit_code: int, outputs: dict[str, str] | None = None) -> None:
-        self.exit_code = exit_code
-        self.outputs: dict[str, str] = {} if outputs is None else outputs
-
-    def __repr__(self) -> str:
-        return f"Result(exit_code={self.exit_code!r}, outputs={self.outputs!r})"
-
-
-def main() -> int:
-    """The action's main step, as the runner runs it."""
-    env = dict(os.environ)
-    return run(runner_inputs(), env, GitHubReporter(env), stage="main").exit_code
-
-
-def post() -> int:
-    """The action's post step: sends the stop of an ``auto-stop`` start, else nothing."""
-    env = dict(os.environ)
-    return run(runner_inputs(), env, GitHubReporter(env), stage="post").exit_code
-
-
-def runner_inputs() -> dict[str, str]:
-    """Each input as actions-toolkit reads it: ``INPUT_<NAME>``, upper-cased, hyphens kept."""
-    # actions_toolkit.core imports requests (for its OIDC client) as it loads: only the runner's
-    # steps load it, not the command line nor anything that merely imports this module.
-    from actions_toolkit import core  # noqa: PLC0415
-
-    return {spec.name: core.get_input(spec.name, trim_whitespace=False) for spec in SPECS}
+from last9_change_event.report import Ending, Result, arm, report
+from last9_change_event.retry import Deadline, RetryPolicy
+from last9_change_event.tokens import AuthFlow, Token
+from last9_change_event.workflow import Reporter
 
 
 def run(
     raw: Mapping[str, str],
-    env: Mapping[str, str],
+    context: Context,
     reporter: Reporter,
     *,
     stage: str = "main",
     policy: RetryPolicy | None = None,
     clock: Callable[[], float] = time.time,
+    cancelled: Callable[[], bool] = lambda: False,
 ) -> Result:
-    """Parse, plan, check tokens, send; report once and decide the exit code by ``fail-on``."""
-    raw = {name: valid_text(value) for name, value in raw.items()}
+    """Run the step once; every ending is reported, and the exit code follows ``fail-on``."""
     for name in SECRET_INPUTS:
         reporter.mask(raw.get(name, "").strip())
     if stage == "post":
-        reporter.mask(env.get(f"STATE_{STATE_ACCESS_TOKEN}"))
-        if env.get(f"STATE_{STATE_ARMED}") != "true":
-            reporter.debug(
-                "Post step: auto-stop was not armed by a sent start, so nothing to send."
-            )
-            return Result(0)
-    step = _Step(reporter, clock, policy)
+        reporter.mask(context.armed.access_token)
+        if not context.armed.armed:
+            reporter.debug("Post step: auto-stop was not armed by a start, so nothing to send.")
+            return Result(0, {})
+        if context.armed.services == ():
+            reporter.info("Post step: no start of this job reached Last9, so no stop is sent.")
+            return Result(0, {})
+    ending = Ending(fail_on=fail_on_of(raw))
     try:
-        inputs = parse_inputs(raw)
-        if stage == "post":
-            inputs = _stop_inputs(inputs, env)
-        return step.execute(inputs, env, stage)
+        inputs = ending.inputs = _stage_inputs(parse_inputs(raw), context, stage)
+        auth = AuthFlow(
+            access_token=inputs.access_token,
+            refresh_token=inputs.refresh_token,
+            clock=clock,
+            mask=reporter.mask,
+        )
+        ending.token = _check(inputs, auth, reporter)
+        plan = ending.plan = make_plan(inputs, context, datetime.fromtimestamp(int(clock()), UTC))
+        _show(reporter, inputs, plan)
+        ending.armed = arm(reporter, inputs, plan)
+        if inputs.dry_run:
+            ending.status = "dry-run"
+        else:
+            ending.token = _send(
+                inputs=inputs,
+                plan=plan,
+                auth=auth,
+                reporter=reporter,
+                ending=ending,
+                policy=policy,
+                cancelled=cancelled,
+            )
+            ending.status = "sent"
     except ActionError as error:
-        return step.failed(error, fail_on_of(raw))
+        ending.error = error
+    except Exception as error:  # noqa: BLE001 - the boundary: a bug still ends as a report
+        ending.error = _internal(error, debug=context.debug, reporter=reporter)
+    return report(reporter, ending)
 
 
-def _stop_inputs(inputs: Inputs, env: Mapping[str, str]) -> Inputs:
-    """The post step's stop: the start's deployment id, its token while valid, the time now."""
+def _stage_inputs(inputs: Inputs, context: Context, stage: str) -> Inputs:
+    """The post step sends the stop of the armed start, for the services it may have reached."""
+    if stage != "post":
+        return inputs
+    armed = context.armed
     return inputs._replace(
         event_state="stop",
         auto_stop=False,
         timestamp=None,
-        deployment_id=env.get(f"STATE_{STATE_DEPLOYMENT_ID}") or inputs.deployment_id,
-        access_token=env.get(f"STATE_{STATE_ACCESS_TOKEN}") or inputs.access_token,
+        deployment_id=armed.deployment_id or inputs.deployment_id,
+        access_token=armed.access_token or inputs.access_token,
+        service_names=tuple(s for s in armed.services or () if s) or inputs.service_names,
     )
 
 
-class _Step:
-    """One run of the step; remembers what it planned so that a failure can report it."""
-
-    def __init__(
-        self, reporter: Reporter, clock: Callable[[], float], policy: RetryPolicy | None
-    ) -> None:
-        self.reporter = reporter
-        self.clock = clock
-        self.policy = policy
-        self.plan: Plan | None = None
-        self.org = ""
-
-    def execute(self, inputs: Inputs, env: Mapping[str, str], stage: str) -> Result:
-        self.org = inputs.org
-        event = context.read_event(env.get("GITHUB_EVENT_PATH"))
-        started_at = _float(env.get(f"STATE_{STATE_STARTED_AT}")) if stage == "post" else None
-        now = datetime.fromtimestamp(int(self.clock()), UTC)
-        plan = self.plan = make_plan(inputs, env, event, now, started_at=started_at)
-        given = self._check_tokens(inputs)
-        what = f"{inputs.event_state} event `{inputs.event_name}`"
-        if inputs.dry_run:
-            self.reporter.info(f"Dry run: the {what} is not sent.")
-            self._show_payloads(plan)
-            return self._finish(inputs, plan, "dry-run", given)
-        self.reporter.info(f"Sending the {what} to {inputs.api_url} (organization {inputs.org}).")
-        self._show_payloads(plan)
-        from last9_change_event.client import Last9Client  # noqa: PLC0415  (see TYPE_CHECKING)
-
-        with Last9Client(
-            inputs.api_url,
-            timeout=inputs.timeout,
-            policy=self.policy,
-            log=self.reporter.info,
-        ) as client:
-            credentials = Credentials(
-                access_token=inputs.access_token,
-                refresh_token=inputs.refresh_token,
-                exchange=lambda refresh: self._masked(client.exchange(refresh)),
-                clock=self.clock,
-            )
-            token = self._deliver(plan, inputs, client, credentials)
-        self.reporter.info(
-            f"Last9 recorded the {what}"
-            + (f" for deployment {plan.deployment_id}." if plan.deployment_id else ".")
+def _check(inputs: Inputs, auth: AuthFlow, reporter: Reporter) -> Token | None:
+    """Local checks before any call; the given access token when it is good to use."""
+    if not (inputs.refresh_token or inputs.access_token) and not inputs.dry_run:
+        raise MissingTokenError(
+            "Neither `refresh-token` nor `access-token` has a value. Workflows run for a "
+            "fork's pull request or by Dependabot get no secrets, so the input is empty.",
+            remedy="Pass `refresh-token: ${{ secrets.LAST9_REFRESH_TOKEN }}` and check the "
+            "secret exists; skip the step for forks with `if: "
+            "github.event.pull_request.head.repo.fork != true`, or set `fail-on: never`.",
         )
-        return self._finish(inputs, plan, "sent", token)
-
-    def _check_tokens(self, inputs: Inputs) -> AccessToken | None:
-        """Local checks before any call; the given access token when it is good to use."""
-        if not (inputs.refresh_token or inputs.access_token) and not inputs.dry_run:
-            raise MissingTokenError(
-                "Neither `refresh-token` nor `access-token` has a value. Workflows run for a "
-                "fork's pull request or by Dependabot get no secrets, so the input is empty.",
-                remedy="Pass `refresh-token: ${{ secrets.LAST9_REFRESH_TOKEN }}` and check the "
-                "secret exists; skip the step for forks with `if: "
-                "github.event.pull_request.head.repo.fork != true`, or set `fail-on: never`.",
-            )
-        claims: list[Claims] = []
-        if inputs.refresh_token:
-            claims.append(check_refresh_token(inputs.refresh_token, self.clock()))
-        given = usable(inputs.access_token, self.clock()) if inputs.access_token else None
-        if inputs.access_token:
-            access_claims = read_claims(inputs.access_token)
-            if access_claims is not None:
-                claims.append(access_claims)
-        for found in claims:
-            if found.org and found.org != inputs.org:
-                self.reporter.warning(
-                    "Last9: organization mismatch",
-                    f"The token belongs to organization `{found.org}` but `org` is "
-                    f"`{inputs.org}`; Last9 will likely refuse it. Check `org`.",
-                )
-                break
-        return given
-
-    def _deliver(
-        self, plan: Plan, inputs: Inputs, client: Last9Client, credentials: Credentials
-    ) -> AccessToken:
-        """Send every payload on one session; returns the token used last."""
-        used = [self._send_one(payload, inputs, client, credentials) for payload in plan.payloads]
-        return used[-1]
-
-    def _send_one(
-        self,
-        payload: dict[str, Any],
-        inputs: Inputs,
-        client: Last9Client,
-        credentials: Credentials,
-    ) -> AccessToken:
-        from last9_change_event.client import TokenRejectedError  # noqa: PLC0415
-
-        token = credentials.token()
-        try:
-            client.send_event(inputs.org, token.value, payload)
-        except TokenRejectedError as rejected:
-            renewed = credentials.renew()
-            if renewed is None:
-                raise _rejected(rejected, renewable=bool(inputs.refresh_token)) from None
-            self.reporter.info(
-                f"Last9 refused the access token ({rejected.answer.error}); "
-                "retrying once with a new one."
-            )
-            try:
-                client.send_event(inputs.org, renewed.value, payload)
-            except TokenRejectedError as again:
-                raise _rejected(again, renewable=True) from None
-            return renewed
-        return token
-
-    def _masked(self, token: AccessToken) -> AccessToken:
-        self.reporter.mask(token.value)
-        return token
-
-    def _show_payloads(self, plan: Plan) -> None:
-        with self.reporter.group("Change event payload"):
-            for payload in plan.payloads:
-                self.reporter.info(json.dumps(payload, indent=2, ensure_ascii=False))
-
-    def _finish(self, inputs: Inputs, plan: Plan, status: str, token: AccessToken | None) -> Result:
-        outputs = _plan_outputs(plan)
-        outputs["status"] = status
-        if token is not None:
-            outputs["access-token"] = token.value
-            expires_at = _rfc3339(token.expires_at)
-            if expires_at is not None:
-                outputs["access-token-expires-at"] = expires_at
-        for name, value in outputs.items():
-            self.reporter.set_output(name, value)
-        if inputs.event_state == "start" and plan.deployment_id:
-            self.reporter.export_env(deployment.ID_VARIABLE, plan.deployment_id)
-            self.reporter.export_env(deployment.STARTED_AT_VARIABLE, f"{plan.epoch:.3f}")
-        if inputs.auto_stop:
-            self._arm_post_step(plan, token)
-        self.reporter.summary(
-            render(
-                status=status,
-                org=inputs.org,
-                payloads=plan.payloads,
-                deployment_id=plan.deployment_id,
-            )
+    given = auth.check()
+    for org in sorted(auth.organizations() - {inputs.org})[:1]:
+        reporter.warning(
+            "Last9: organization mismatch",
+            f"The token belongs to organization `{org}` but `org` is `{inputs.org}`; Last9 "
+            "will likely refuse it. Check `org`.",
         )
-        return Result(0, outputs)
-
-    def _arm_post_step(self, plan: Plan, token: AccessToken | None) -> None:
-        self.reporter.save_state(STATE_ARMED, "true")
-        self.reporter.save_state(STATE_STARTED_AT, f"{plan.epoch:.3f}")
-        if plan.deployment_id:
-            self.reporter.save_state(STATE_DEPLOYMENT_ID, plan.deployment_id)
-        if token is not None:
-            self.reporter.save_state(STATE_ACCESS_TOKEN, token.value)
-
-    def failed(self, error: ActionError, fail_on: FailOn) -> Result:
-        fails = fails_step(error, fail_on)
-        status = "skipped" if isinstance(error, MissingTokenError) and not fails else "failed"
-        if fails:
-            self.reporter.error(error.title, error.describe())
-        else:
-            self.reporter.warning(
-                error.title, f"{error.describe()} (not failing the step: `fail-on: {fail_on}`)"
-            )
-        outputs = _plan_outputs(self.plan) if self.plan else {}
-        outputs["status"] = status
-        for name, value in outputs.items():
-            self.reporter.set_output(name, value)
-        self.reporter.summary(
-            render(
-                status=status,
-                org=self.org,
-                payloads=self.plan.payloads if self.plan else (),
-                deployment_id=self.plan.deployment_id if self.plan else None,
-                problem=(error.title, error.describe()),
-            )
-        )
-        return Result(1 if fails else 0, outputs)
+    return given
 
 
-def _plan_outputs(plan: Plan) -> dict[str, str]:
-    payload: Any = plan.payloads[0] if len(plan.payloads) == 1 else list(plan.payloads)
-    return {
-        "timestamp": plan.timestamp,
-        "deployment-id": plan.deployment_id or "",
-        "payload": json.dumps(payload, separators=(",", ":"), ensure_ascii=False),
-    }
-
-
-def _rejected(rejected: TokenRejectedError, *, renewable: bool) -> AuthError:
-    if renewable:
-        remedy = "Last9 refused a freshly exchanged token too: regenerate the tokens."
+def _show(reporter: Reporter, inputs: Inputs, plan: Plan) -> None:
+    what = f"{inputs.event_state} event `{inputs.event_name}`"
+    if inputs.dry_run:
+        reporter.info(f"Dry run: the {what} is not sent.")
     else:
-        remedy = "Pass `refresh-token` so the action can renew the access token."
-    return AuthError(
-        f"Last9 refused the access token (401: {rejected.answer.error}).",
-        remedy=remedy,
-        title="Last9: access token rejected",
+        reporter.info(f"Sending the {what} to {inputs.api_url} (organization {inputs.org}).")
+    with reporter.group("Change event payload"):
+        for payload in plan.payloads:
+            reporter.info(json.dumps(payload, indent=2, ensure_ascii=False))
+
+
+def _send(
+    *,
+    inputs: Inputs,
+    plan: Plan,
+    auth: AuthFlow,
+    reporter: Reporter,
+    ending: Ending,
+    policy: RetryPolicy | None,
+    cancelled: Callable[[], bool],
+) -> Token:
+    """Send every event on one session, in a worker thread the deadline and a cancel bound."""
+    # Imported here: a dry run or a configuration error never loads requests and urllib3.
+    from last9_change_event.client import Last9Client  # noqa: PLC0415
+
+    deadline = Deadline(inputs.timeout)
+    tracker = Tracker(len(plan.payloads))
+
+    def conversation() -> Token:
+        with Last9Client(inputs.api_url, deadline, policy=policy, log=reporter.info) as client:
+            tokens = [
+                client.send_event(inputs.org, body, auth, tracker.observer(index))
+                for index, body in enumerate(plan.bodies())
+            ]
+        return tokens[-1]
+
+    try:
+        token = converse(conversation, deadline, cancelled)
+    finally:
+        ending.landed = tuple(plan.services[i] for i in tracker.may_have_landed())
+        ending.token = ending.token or auth.current
+    reporter.info(
+        f"Last9 recorded the {inputs.event_state} event `{inputs.event_name}`"
+        + (f" for deployment {plan.deployment_id}." if plan.deployment_id else ".")
     )
+    return token
 
 
-def _rfc3339(epoch: int | None) -> str | None:
-    """The time as RFC 3339; ``None`` when unknown or not a date (a token's `exp` in year 10000)."""
-    if epoch is None:
-        return None
-    try:
-        return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="seconds")
-    except (OverflowError, OSError, ValueError):
-        return None
-
-
-def _float(text: str | None) -> float | None:
-    try:
-        return float(text) if text else None
-    except ValueError:
-        return None
+def _internal(error: Exception, *, debug: bool, reporter: Reporter) -> InternalError:
+    if debug:
+        reporter.info("".join(traceback.format_exception(error)))
+    return InternalError(
+        f"An unexpected {type(error).__name__} stopped the step; nothing in the workflow "
+        "needs to change.",
+        remedy="Re-run the job; if it happens again, report it with the step's debug log "
+        "(re-run with debug logging on).",
+    )

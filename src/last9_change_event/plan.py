@@ -1,12 +1,18 @@
-"""What to send: the events of one step, decided from inputs, context and the time. Pure."""
+"""What to send: the events of one step, decided from inputs, context and the time. Pure.
+
+One deployment, two events: the start and the stop share a ``deployment_id`` (the input, else
+the one the CI run gives), and a stop carries ``duration_seconds`` since the start that the job
+exported (or that armed the post step).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+import math
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from last9_change_event import context, deployment
+from last9_change_event.context import Context
 from last9_change_event.event import build_payload, event_attributes, format_timestamp
 from last9_change_event.inputs import Inputs
 
@@ -14,45 +20,35 @@ from last9_change_event.inputs import Inputs
 class Plan(NamedTuple):
     """The bodies to send (one per service), their shared timestamp and deployment id."""
 
+    services: tuple[str | None, ...]
     payloads: tuple[dict[str, Any], ...]
     timestamp: str
     epoch: float
     deployment_id: str | None
 
+    def bodies(self) -> tuple[bytes, ...]:
+        """Each payload as the exact bytes every attempt sends."""
+        return tuple(json.dumps(p, separators=(",", ":")).encode() for p in self.payloads)
 
-def make_plan(
-    inputs: Inputs,
-    env: Mapping[str, str],
-    event: Mapping[str, Any] | None,
-    now: datetime,
-    *,
-    started_at: float | None = None,
-) -> Plan:
-    """The events to send; ``started_at`` (epoch seconds) overrides the one exported by a start."""
+
+def make_plan(inputs: Inputs, context: Context, now: datetime) -> Plan:
+    """The events to send for ``inputs`` in ``context`` at ``now``."""
     moment = inputs.timestamp or now
     timestamp = format_timestamp(moment)
     epoch = moment.timestamp()
-    deployment_id = deployment.deployment_id(env, inputs.deployment_id)
+    deployment_id = inputs.deployment_id or context.ci.deployment_id
     stop = inputs.event_state == "stop"
-    duration = None
-    if stop:
-        duration = (
-            deployment.duration_seconds(env, deployment_id, epoch)
-            if started_at is None
-            else max(0, round(epoch - started_at))
-        )
-    github = context.github_attributes(env, event) if inputs.github_attributes else ()
-    environment = inputs.environment or context.deployment_environment(env, event)
-    services: tuple[str | None, ...] = inputs.service_names or (
-        context.default_service_name(env) if inputs.github_attributes else None,
-    )
+    duration = _duration(context, deployment_id, epoch) if stop else None
+    ci = context.ci if inputs.github_attributes else None
+    environment = inputs.environment or (ci.environment if ci else None)
+    services: tuple[str | None, ...] = inputs.service_names or (ci.service_name if ci else None,)
     payloads = tuple(
         build_payload(
             timestamp=timestamp,
             event_name=inputs.event_name,
             event_state=inputs.event_state,
             attributes=event_attributes(
-                github=github,
+                github=ci.attributes if ci else (),
                 service_name=service,
                 environment=environment,
                 deployment_id=deployment_id,
@@ -64,4 +60,15 @@ def make_plan(
         )
         for service in services
     )
-    return Plan(payloads, timestamp, epoch, deployment_id)
+    return Plan(services, payloads, timestamp, epoch, deployment_id)
+
+
+def _duration(context: Context, deployment_id: str | None, stopped_at: float) -> int | None:
+    """Seconds since this deployment's start, when the job knows when it started."""
+    started_at = context.armed.started_at
+    if started_at is None and deployment_id and context.exported_id == deployment_id:
+        started_at = context.exported_started_at
+    if started_at is None or not math.isfinite(started_at):
+        return None
+    elapsed = stopped_at - started_at
+    return round(elapsed) if 0 <= elapsed < 10**9 else None

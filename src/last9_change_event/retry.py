@@ -1,27 +1,120 @@
-"""When to try again: exponential backoff with full jitter, bounded by attempts and a deadline."""
+"""When to try again: a schedule that owns the attempt count, the backoff and the deadline.
+
+In the shape of stamina's ``retry_context``::
+
+    schedule = Schedule(policy, deadline)
+    for attempt in schedule:          # 1, 2, ... while attempts and time remain
+        outcome = try_once()
+        if done(outcome):
+            return outcome
+        schedule.ask(retry_after)     # a server's Retry-After, if it gave one
+    # schedule.ended says why there is no next attempt
+
+The deadline is wall-clock for the whole conversation: no attempt starts after it, no wait
+would end after it. ``RetryPolicy.instant()`` makes every wait zero, for tests; the edge
+selects it from ``LAST9_INSTANT_RETRIES`` so that it reaches subprocesses too.
+"""
 
 from __future__ import annotations
 
+import math
 import random
+import threading
+import time
+from collections.abc import Callable, Iterator
 from datetime import UTC
 from email.utils import parsedate_to_datetime
 from typing import NamedTuple
 
 
 class RetryPolicy(NamedTuple):
-    """Up to ``attempts`` tries; the n-th wait is up to ``base * 2**n`` seconds, at most ``cap``.
-
-    ``base=0`` makes every wait instant (tests).
-    """
+    """Up to ``attempts`` tries; the n-th wait is up to ``base * 2**n`` seconds, at most ``cap``."""
 
     attempts: int = 5
     base: float = 0.5
     cap: float = 8.0
 
+    @classmethod
+    def instant(cls) -> RetryPolicy:
+        """The same attempts, with no wait between them (tests)."""
+        return cls(base=0.0, cap=0.0)
+
     def backoff(self, retry: int, rng: random.Random | None = None) -> float:
-        """Seconds to wait before retry number ``retry`` (1 for the first retry)."""
+        """Seconds to wait before retry number ``retry`` (1 for the first retry): full jitter in
+        the upper half of the window, so that waits still grow."""
         ceiling = min(self.cap, self.base * 2 ** (retry - 1))
         return (rng or random).uniform(ceiling / 2, ceiling)
+
+
+class Deadline:
+    """A point in monotonic time, and a flag that abandons the wait for it (a cancel)."""
+
+    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.seconds = seconds
+        self._clock = clock
+        self._at = clock() + seconds
+        self.abandoned = threading.Event()
+
+    def remaining(self) -> float:
+        """Seconds left; zero or less once passed."""
+        return self._at - self._clock()
+
+    @property
+    def passed(self) -> bool:
+        """Whether the deadline has passed, or the wait for it was abandoned."""
+        return self.abandoned.is_set() or self.remaining() <= 0
+
+    def sleep(self, seconds: float) -> None:
+        """Wait ``seconds``, or less when abandoned."""
+        self.abandoned.wait(seconds)
+
+
+class Schedule:
+    """Yields attempt numbers while attempts and time remain, waiting between them."""
+
+    def __init__(
+        self, policy: RetryPolicy, deadline: Deadline, rng: random.Random | None = None
+    ) -> None:
+        self.policy = policy
+        self.deadline = deadline
+        self.attempt = 0
+        #: Why the schedule ended: ``"attempts"``, ``"deadline"`` or ``None`` while it runs.
+        self.ended: str | None = None
+        #: The wait that would have passed the deadline, when that ended it.
+        self.refused_wait: float | None = None
+        self._asked: float | None = None
+        self._rng = rng
+
+    def __iter__(self) -> Iterator[int]:
+        return self
+
+    def __next__(self) -> int:
+        if self.attempt:
+            self._wait()
+        if self.deadline.passed:
+            self.ended = "deadline"
+            raise StopIteration
+        self.attempt += 1
+        return self.attempt
+
+    def ask(self, seconds: float | None) -> None:
+        """The server asked for this wait before the next attempt (``Retry-After``)."""
+        self._asked = seconds
+
+    def _wait(self) -> None:
+        if self.attempt >= self.policy.attempts:
+            self.ended = "attempts"
+            raise StopIteration
+        wait = self._asked if self._asked is not None else self.policy.backoff(self.attempt)
+        self._asked = None
+        if self.policy.cap == 0:
+            wait = 0.0
+        if wait > 0 and wait >= self.deadline.remaining():
+            self.ended = "deadline"
+            self.refused_wait = wait
+            raise StopIteration
+        if wait > 0:
+            self.deadline.sleep(wait)
 
 
 def retry_after(header: str | None, now: float) -> float | None:
@@ -29,12 +122,16 @@ def retry_after(header: str | None, now: float) -> float | None:
     if not header:
         return None
     header = header.strip()
-    if header.isdigit():
-        return float(header)
+    if header.isascii() and header.isdigit():
+        return min(float(header), 86400.0)
     try:
         when = parsedate_to_datetime(header)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    return max(0.0, when.timestamp() - now)
+    try:
+        seconds = when.timestamp() - now
+    except (OverflowError, OSError, ValueError):
+        return None
+    return max(0.0, seconds) if math.isfinite(seconds) else None

@@ -1,15 +1,26 @@
-"""The step summary: a Markdown account of what was sent, or why not."""
+"""The step summary: a Markdown account of what was sent, or why not.
+
+Every value is shown as text: Markdown and HTML in an event name or an attribute cannot format,
+link or inject anything. Organization slugs and attribute keys are validated label-safe text,
+shown as code.
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 _ICONS = {"sent": "✅", "dry-run": "🧪", "skipped": "⏭️", "failed": "❌"}
+#: What can format, link or break a table cell anywhere in a line (lines start with ``|``).
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()!|~])")
 
 
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+def text(value: object) -> str:
+    """``value`` as inert Markdown: one line, HTML entities, Markdown punctuation escaped."""
+    flat = " ".join(str(value).split())
+    flat = flat.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _MARKDOWN.sub(r"\\\1", flat)
 
 
 def render(
@@ -24,21 +35,19 @@ def render(
     lines = [f"### Last9 change event: {status} {_ICONS.get(status, '')}".rstrip(), ""]
     if problem is not None:
         title, message = problem
-        lines += [f"**{_cell(title)}**: {_cell(message)}", ""]
+        lines += [f"**{text(title)}**: {text(message)}", ""]
     for payload in payloads:
         lines += [
             "| field | value |",
             "| --- | --- |",
-            f"| organization | `{_cell(org)}` |",
-            f"| event | `{_cell(str(payload['event_name']))}` {payload['event_state']} |",
-            f"| timestamp | {payload['timestamp']} |",
+            f"| organization | `{org}` |",
+            f"| event | {text(payload['event_name'])} {text(payload['event_state'])} |",
+            f"| timestamp | {text(payload['timestamp'])} |",
         ]
         if deployment_id:
-            lines.append(f"| deployment id | `{_cell(deployment_id)}` |")
+            lines.append(f"| deployment id | {text(deployment_id)} |")
         if payload.get("data_source_name"):
-            lines.append(f"| data source | `{_cell(str(payload['data_source_name']))}` |")
-        lines += [
-            f"| `{_cell(key)}` | {_cell(value)} |" for key, value in payload["attributes"].items()
-        ]
+            lines.append(f"| data source | {text(payload['data_source_name'])} |")
+        lines += [f"| `{key}` | {text(value)} |" for key, value in payload["attributes"].items()]
         lines.append("")
     return "\n".join(lines)

@@ -1,20 +1,31 @@
-"""Last9 tokens: read their claims locally, decide when to exchange, refresh at most once.
+"""Last9 tokens: read their claims once, decide when to exchange, renew at most once.
 
 Tokens are JWTs. Their claims are read without the signing key (the signature is Last9's to
 check); ``exp`` says whether an access token is still good for ``MARGIN_SECONDS`` more.
+
+``AuthFlow`` is the whole token conversation, in the shape of httpx's auth flows: its
+``flow()`` generator hands out a token, is shown Last9's answer, and after a 401 renews once
+and hands out the new token for one more try. It masks every token it obtains, the moment it
+has it, and decodes each token once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+import re
+from collections.abc import Callable, Generator
 from typing import NamedTuple
 
 import jwt
 
-from last9_change_event.errors import AuthError, ConfigError
+from last9_change_event.errors import TOKENS_PAGE, AuthError, ConfigError, OutageError
 
 MARGIN_SECONDS = 60
-TOKENS_PAGE = "Last9 → Settings → API Access"
+#: The characters of a JWT (base64url and dots), and what a header may carry.
+TOKEN_CHARS = re.compile(r"[A-Za-z0-9._~+/=-]+")
+#: A JWT: three base64url parts, the first a JSON object (``eyJ`` is ``{"`` encoded).
+LOOKS_LIKE_JWT = re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
+_LAST_EPOCH = 253402300799  # 9999-12-31T23:59:59Z: later values are not dates
 
 
 class Claims(NamedTuple):
@@ -25,16 +36,22 @@ class Claims(NamedTuple):
     org: str | None
 
 
-class AccessToken(NamedTuple):
-    """An access token and its expiry (epoch seconds), if known."""
+class Token(NamedTuple):
+    """A token, its claims (``None`` when it is not a readable JWT) and its expiry."""
 
     value: str
+    claims: Claims | None
     expires_at: int | None
-    exchanged: bool
 
+    @classmethod
+    def of(cls, value: str, expires_at: int | None = None) -> Token:
+        """Decode ``value`` once; ``expires_at`` (from an exchange answer) wins over ``exp``."""
+        claims = read_claims(value)
+        return cls(value, claims, expires_at if expires_at is not None else _exp(claims))
 
-#: Exchanges a refresh token for an access token (the HTTP call lives in the client).
-Exchange = Callable[[str], AccessToken]
+    def valid_for(self, seconds: float, now: float) -> bool:
+        """Whether the token is known to stay valid ``seconds`` past ``now``."""
+        return self.expires_at is not None and self.expires_at - now >= seconds
 
 
 def read_claims(token: str) -> Claims | None:
@@ -45,21 +62,33 @@ def read_claims(token: str) -> Claims | None:
             options={"verify_signature": False, "verify_exp": False, "verify_aud": False},
             algorithms=None,
         )
-    except jwt.PyJWTError:
+    except (jwt.PyJWTError, ValueError, TypeError, RecursionError):
         return None
-    exp = payload.get("exp")
     scopes = payload.get("scopes")
     org = payload.get("organization_slug")
     return Claims(
-        exp=int(exp) if isinstance(exp, int | float) and not isinstance(exp, bool) else None,
+        exp=epoch_seconds(payload.get("exp")),
         scopes=tuple(str(s) for s in scopes) if isinstance(scopes, list) else None,
         org=org if isinstance(org, str) else None,
     )
 
 
-def check_write_scope(claims: Claims, what: str) -> None:
+def epoch_seconds(value: object) -> int | None:
+    """A finite number of seconds since 1970 that is a date, as an int; else ``None``."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if not math.isfinite(value) or not 0 <= value <= _LAST_EPOCH:
+        return None
+    return int(value)
+
+
+def _exp(claims: Claims | None) -> int | None:
+    return claims.exp if claims else None
+
+
+def _check_write_scope(claims: Claims | None, what: str) -> None:
     """A token whose ``scopes`` claim lacks ``write`` cannot send change events."""
-    if claims.scopes is not None and "write" not in claims.scopes:
+    if claims and claims.scopes is not None and "write" not in claims.scopes:
         raise AuthError(
             f"The {what} has scopes {', '.join(claims.scopes) or 'none'}; "
             "sending change events needs `write`.",
@@ -68,99 +97,120 @@ def check_write_scope(claims: Claims, what: str) -> None:
         )
 
 
-def check_refresh_token(token: str, now: float) -> Claims:
-    """Validate the refresh token locally: a JWT, not expired, with the write scope."""
-    claims = read_claims(token)
-    if claims is None:
-        raise ConfigError(
-            "Input `refresh-token` is not a Last9 token (it is not a JWT).",
-            remedy=f"Copy the refresh token of the write pair from {TOKENS_PAGE}.",
-            title="Last9: invalid refresh-token",
-        )
-    if claims.exp is not None and claims.exp <= now:
-        raise AuthError(
-            "The refresh token has expired.",
-            remedy=f"Generate new tokens in {TOKENS_PAGE} and update the secret.",
-            title="Last9: refresh token expired",
-        )
-    check_write_scope(claims, "refresh token")
-    return claims
+#: Exchanges a refresh token for an access token (the HTTP call lives in the client).
+Exchange = Callable[[str], Token]
 
 
-def usable(token: str, now: float, margin: float = MARGIN_SECONDS) -> AccessToken | None:
-    """``token`` when it is a JWT valid for ``margin`` seconds more, else ``None``.
-
-    A readable token without the write scope is an error, not a reason to exchange.
-    """
-    claims = read_claims(token)
-    if claims is None or claims.exp is None:
-        return None
-    check_write_scope(claims, "access token")
-    if claims.exp - now < margin:
-        return None
-    return AccessToken(token, claims.exp, exchanged=False)
-
-
-class Credentials:
-    """Hands out a valid access token; exchanges the refresh token early, and at most once more
-    when Last9 rejects a token that looked valid. Never loops."""
+class AuthFlow:
+    """Hands out a valid access token; exchanges the refresh token early, and once more when
+    Last9 rejects a token that looked valid. Never loops."""
 
     def __init__(
         self,
         *,
         access_token: str | None,
         refresh_token: str | None,
-        exchange: Exchange,
         clock: Callable[[], float],
+        mask: Callable[[str], None],
     ) -> None:
-        self._given = access_token
-        self._refresh = refresh_token
-        self._exchange = exchange
         self._clock = clock
-        self._current: AccessToken | None = None
-        self._exchanges = 0
-        self._renewed = False
+        self._mask = mask
+        self._refresh = Token.of(refresh_token) if refresh_token else None
+        self._given = Token.of(access_token) if access_token else None
+        self._current: Token | None = None
+        self.renewed = False
+        for token in (self._refresh, self._given):
+            if token:
+                mask(token.value)
 
     @property
-    def exchanges(self) -> int:
-        """How many exchanges this object made."""
-        return self._exchanges
-
-    def token(self) -> AccessToken:
-        """The access token to use now."""
-        if self._current is not None and self._still_good(self._current):
-            return self._current
-        if self._current is None and self._given:
-            given = usable(self._given, self._clock())
-            if given is not None:
-                self._current = given
-                return given
-        self._current = self._exchange_now()
+    def current(self) -> Token | None:
+        """The access token handed out last, if any."""
         return self._current
 
-    def renew(self) -> AccessToken | None:
-        """A fresh token after Last9 rejected the current one as expired; ``None`` if already
-        renewed once, or if there is no refresh token to renew with."""
-        if self._renewed or not self._refresh:
+    @property
+    def can_renew(self) -> bool:
+        """Whether a refresh token is there to renew with."""
+        return self._refresh is not None
+
+    def organizations(self) -> set[str]:
+        """The organizations the given tokens name."""
+        tokens = (self._refresh, self._given)
+        return {t.claims.org for t in tokens if t and t.claims and t.claims.org}
+
+    def check(self) -> Token | None:
+        """Local checks before any call; the given access token when it is good to use now."""
+        now = self._clock()
+        if self._refresh is not None:
+            if self._refresh.claims is None:
+                raise ConfigError(
+                    "Input `refresh-token` is not a Last9 token (it is not a JWT).",
+                    remedy=f"Copy the refresh token of the write pair from {TOKENS_PAGE}.",
+                    title="Last9: invalid refresh-token",
+                )
+            if self._refresh.expires_at is not None and self._refresh.expires_at <= now:
+                raise AuthError(
+                    "The refresh token has expired.",
+                    remedy=f"Generate new tokens in {TOKENS_PAGE} and update the secret.",
+                    title="Last9: refresh token expired",
+                )
+            _check_write_scope(self._refresh.claims, "refresh token")
+        if self._given is None:
             return None
-        self._renewed = True
-        self._current = self._exchange_now()
+        _check_write_scope(self._given.claims, "access token")
+        if self._given.valid_for(MARGIN_SECONDS, now):
+            return self._given
+        if self._refresh is None:
+            raise self._unrenewable(self._given)
+        return None
+
+    def token(self, exchange: Exchange) -> Token:
+        """The access token to use now: the current one while valid, else a new one."""
+        current = self._current or self.check()
+        if current is not None and (
+            current.expires_at is None or current.valid_for(MARGIN_SECONDS, self._clock())
+        ):
+            self._current = current
+            return current
+        self._current = self._exchange(exchange)
         return self._current
 
-    def _still_good(self, token: AccessToken) -> bool:
-        return token.expires_at is None or token.expires_at - self._clock() >= MARGIN_SECONDS
+    def flow(self, exchange: Exchange) -> Generator[Token, int, None]:
+        """Yield a token; shown the answer's status, yield a renewed one once after a 401."""
+        status = yield self.token(exchange)
+        if status == 401 and self._refresh is not None and not self.renewed:
+            self.renewed = True
+            self._current = self._exchange(exchange)
+            yield self._current
 
-    def _exchange_now(self) -> AccessToken:
-        if not self._refresh:
-            raise AuthError(
-                "The access token has expired (or expires within a minute) and no "
-                "`refresh-token` was given to renew it.",
-                remedy="Pass `refresh-token: ${{ secrets.LAST9_REFRESH_TOKEN }}` as well.",
-                title="Last9: access token expired",
+    def _exchange(self, exchange: Exchange) -> Token:
+        if self._refresh is None:  # check() reported why; kept for type narrowing
+            raise self._unrenewable(self._given)
+        token = exchange(self._refresh.value)
+        if not TOKEN_CHARS.fullmatch(token.value):
+            raise OutageError(
+                "The token exchange answered with an access token holding characters no "
+                "token has, so it cannot be sent in a header.",
+                remedy="Check that `api-url` points to Last9's API.",
+                title="Last9: unexpected answer",
             )
-        self._exchanges += 1
-        token = self._exchange(self._refresh)
-        claims = read_claims(token.value)
-        if claims is not None:
-            check_write_scope(claims, "access token Last9 returned")
+        self._mask(token.value)
+        _check_write_scope(token.claims, "access token Last9 returned")
         return token
+
+    @staticmethod
+    def _unrenewable(given: Token | None) -> AuthError:
+        if given is not None and given.claims is None:
+            return AuthError(
+                "Input `access-token` is not a JWT, so its expiry cannot be read, and no "
+                "`refresh-token` was given to get a new one.",
+                remedy=f"Pass the write pair's access token from {TOKENS_PAGE}, or the "
+                "refresh token as well.",
+                title="Last9: invalid access-token",
+            )
+        return AuthError(
+            "The access token has expired (or expires within a minute), or has no expiry, "
+            "and no refresh token was given to renew it.",
+            remedy="Pass the refresh token as well.",
+            title="Last9: access token expired",
+        )

@@ -1,67 +1,91 @@
-"""Everything the action tells the world goes through here.
+"""Everything the step tells the world goes through here.
 
-``GitHubReporter`` speaks the runner's language: workflow commands on stdout (escaped as GitHub's
-toolkit does), masks, and the ``$GITHUB_OUTPUT``/``$GITHUB_STATE``/``$GITHUB_ENV``/
-``$GITHUB_STEP_SUMMARY`` files. It never falls back to the deprecated ``::set-output`` and
-``::save-state`` commands: outside the runner those files are simply not written.
-``ConsoleReporter`` speaks to a person in a terminal. Both replace every secret they were told
-about with ``***`` in whatever they print or write, as a second line of defence.
+``GitHubReporter`` speaks the runner's language: workflow commands on stdout, escaped as
+GitHub's toolkit escapes them, masks, and the ``$GITHUB_OUTPUT``/``$GITHUB_STATE``/
+``$GITHUB_ENV``/``$GITHUB_STEP_SUMMARY`` files. It never falls back to the deprecated
+``::set-output`` and ``::save-state`` commands: outside the runner those files are not written.
+``ConsoleReporter`` speaks to a person at a terminal. Both redact every secret they were told
+about, and every piece of one, from whatever they print or write; both are safe to call from
+the thread that talks to Last9 while the main thread waits.
 """
 
 from __future__ import annotations
 
 import secrets
 import sys
+import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
 
-from actions_toolkit.command import Command
-from actions_toolkit.file_command import prepare_key_value_message
+from last9_change_event.redact import MIN_REDACTED_CHARS, Redactor, printable
 
-#: Shorter values are masked by the runner but not replaced locally: no Last9 token is that
-#: short, and replacing every ``0`` or ``true`` would corrupt the outputs and the summary.
-MIN_REDACTED_CHARS = 8
+#: GitHub refuses a step summary over 1 MiB; ours stays well under it.
+MAX_SUMMARY_BYTES = 512 * 1024
+FILE_COMMANDS = ("OUTPUT", "STATE", "ENV", "STEP_SUMMARY")
+
+
+def escape_data(text: str) -> str:
+    """A workflow command's message, escaped as ``@actions/core`` does."""
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def escape_property(text: str) -> str:
+    """A workflow command's property value, escaped as ``@actions/core`` does."""
+    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def command(name: str, properties: Mapping[str, str], message: str) -> str:
+    """``::name key=value,...::message``."""
+    props = ",".join(f"{key}={escape_property(value)}" for key, value in properties.items())
+    return f"::{name}{' ' + props if props else ''}::{escape_data(message)}"
+
+
+def key_value(name: str, value: str) -> str:
+    """A file-command entry in the ``name<<DELIMITER`` form, with a delimiter not in ``value``."""
+    delimiter = f"ghadelimiter_{secrets.token_hex(16)}"
+    return f"{name}<<{delimiter}\n{value}\n{delimiter}"
 
 
 class Reporter:
-    """The common part: secrets to redact, and no-op file commands."""
+    """A person at a terminal: log lines on stderr, no workflow commands, no files."""
 
     def __init__(self, out: TextIO | None = None, err: TextIO | None = None) -> None:
         self.out = out or sys.stdout
         self.err = err or sys.stderr
-        self._secrets: list[str] = []
+        self.redactor = Redactor()
+        self._lock = threading.RLock()
+        self._silenced = False
 
     def mask(self, secret: str | None) -> None:
         """Hide ``secret`` from everything printed from now on."""
-        if secret and len(secret) >= MIN_REDACTED_CHARS and secret not in self._secrets:
-            self._secrets.append(secret)
-            self._sort()
+        if secret:
+            self.redactor.add(secret)
 
     def redact(self, text: str) -> str:
-        """``text`` with every known secret replaced by ``***``."""
-        for secret in self._secrets:
-            text = text.replace(secret, "***")
-        return text
+        """``text`` with every known secret, and every piece of one, replaced by ``***``."""
+        return self.redactor.redact(text)
 
-    def _sort(self) -> None:
-        self._secrets.sort(key=len, reverse=True)
+    def silence(self) -> None:
+        """Drop every later log line: the step has been reported (a late thread stays quiet)."""
+        with self._lock:
+            self._silenced = True
 
     def info(self, message: str) -> None:
         """A plain log line."""
-        print(self.redact(message), file=self.err, flush=True)
+        self._write(self.err, self.redact(message))
 
     def debug(self, message: str) -> None:
-        """A line shown only when debugging."""
+        """A line shown only when debugging: left out on a terminal."""
 
     def warning(self, title: str, message: str) -> None:
         """A warning."""
-        print(self.redact(f"warning: {title}: {message}"), file=self.err, flush=True)
+        self._write(self.err, printable(self.redact(f"warning: {title}: {message}")))
 
     def error(self, title: str, message: str) -> None:
         """An error."""
-        print(self.redact(f"error: {title}: {message}"), file=self.err, flush=True)
+        self._write(self.err, printable(self.redact(f"error: {title}: {message}")))
 
     @contextmanager
     def group(self, title: str) -> Iterator[None]:
@@ -81,43 +105,47 @@ class Reporter:
     def summary(self, markdown: str) -> None:
         """Markdown for the step summary (none outside the runner)."""
 
+    def result(self, text: str) -> None:
+        """The command line's result on stdout."""
+        self._write(self.out, self.redact(text))
+
+    def _write(self, stream: TextIO, text: str) -> None:
+        with self._lock:
+            if self._silenced:
+                return
+            stream.write(text + "\n")
+            stream.flush()
+
 
 class ConsoleReporter(Reporter):
-    """A person at a terminal: log lines on stderr, no workflow commands."""
-
-    def debug(self, message: str) -> None:
-        """Debug lines are left out on a terminal."""
+    """A person at a terminal."""
 
 
 class GitHubReporter(Reporter):
     """The GitHub runner: workflow commands on stdout, files for outputs, state, env, summary."""
 
-    def __init__(self, env: Mapping[str, str], out: TextIO | None = None) -> None:
+    def __init__(self, files: Mapping[str, str], out: TextIO | None = None) -> None:
         super().__init__(out=out, err=out)
-        self._files = {
-            command: env.get(f"GITHUB_{command}", "")
-            for command in ("OUTPUT", "STATE", "ENV", "STEP_SUMMARY")
-        }
+        self._files = {name: files.get(name, "") for name in FILE_COMMANDS}
 
     def mask(self, secret: str | None) -> None:
         """``::add-mask::`` the secret, then redact it locally too."""
-        if secret and secret not in self._secrets:
+        if secret and (self.redactor.add(secret) or len(secret) < MIN_REDACTED_CHARS):
             self._command("add-mask", {}, secret, redact=False)
-            super().mask(secret)
 
     def info(self, message: str) -> None:
         """A plain log line. Text that the runner could read as a workflow command (``::`` at
         a line's start, or the legacy ``##[`` anywhere in it), such as a payload holding a pull
         request's title, is printed with command processing paused (``::stop-commands::``)."""
-        text = self.redact(message)
+        self.result(message)
+
+    def result(self, text: str) -> None:
+        """Text on stdout, with workflow commands paused around it when it could hold one."""
+        text = self.redact(text)
         if "::" in text or "##[" in text:
             resume = secrets.token_hex(16)
-            self._command("stop-commands", {}, resume, redact=False)
-            self.out.write(text + "\n")
-            self._command(resume, {}, "", redact=False)
-        else:
-            self.out.write(text + "\n")
-        self.out.flush()
+            text = f"::stop-commands::{resume}\n{text}\n::{resume}::"
+        self._write(self.out, text)
 
     def debug(self, message: str) -> None:
         """``::debug::``, shown when the run has step debugging on."""
@@ -133,7 +161,7 @@ class GitHubReporter(Reporter):
 
     @contextmanager
     def group(self, title: str) -> Iterator[None]:
-        """``::group::`` ... ``::endgroup::``, synchronous (the toolkit's ``group`` is async)."""
+        """``::group::`` ... ``::endgroup::``."""
         self._command("group", {}, title)
         try:
             yield
@@ -141,34 +169,37 @@ class GitHubReporter(Reporter):
             self._command("endgroup", {}, "")
 
     def set_output(self, name: str, value: str) -> None:
-        """Append to ``$GITHUB_OUTPUT``."""
-        self._append(
-            "OUTPUT", prepare_key_value_message(name, value), redact=name != "access-token"
-        )
+        """Append to ``$GITHUB_OUTPUT``; the access token is the one value kept (the runner
+        masks it in logs, and a later step needs it)."""
+        self._append("OUTPUT", key_value(name, value), redact=name != "access-token")
 
     def save_state(self, name: str, value: str) -> None:
         """Append to ``$GITHUB_STATE``; the post step reads it as ``STATE_<name>``."""
-        self._append("STATE", prepare_key_value_message(name, value), redact=False)
+        self._append("STATE", key_value(name, value), redact=False)
 
     def export_env(self, name: str, value: str) -> None:
         """Append to ``$GITHUB_ENV``."""
-        self._append("ENV", prepare_key_value_message(name, value), redact=True)
+        self._append("ENV", key_value(name, value), redact=True)
 
     def summary(self, markdown: str) -> None:
-        """Append to ``$GITHUB_STEP_SUMMARY``."""
-        self._append("STEP_SUMMARY", markdown, redact=True)
+        """Append to ``$GITHUB_STEP_SUMMARY``, within GitHub's size limit."""
+        text = printable(self.redact(markdown))
+        if len(text.encode("utf-8")) > MAX_SUMMARY_BYTES:
+            text = text.encode("utf-8")[: MAX_SUMMARY_BYTES - 64].decode("utf-8", "ignore")
+            text += "\n\n*(summary cut: too long)*"
+        self._append("STEP_SUMMARY", text, redact=False)
 
-    def _append(self, command: str, text: str, *, redact: bool) -> None:
-        path = self._files[command]
+    def _append(self, name: str, text: str, *, redact: bool) -> None:
+        path = self._files[name]
         if not path:
             return
-        with Path(path).open("a", encoding="utf-8", newline="") as file:
+        with self._lock, Path(path).open("a", encoding="utf-8", newline="") as file:
             file.write((self.redact(text) if redact else text) + "\n")
 
     def _command(
-        self, command: str, properties: dict[str, str], message: str, *, redact: bool = True
+        self, name: str, properties: Mapping[str, str], message: str, *, redact: bool = True
     ) -> None:
-        text = self.redact(message) if redact else message
-        props = {key: self.redact(value) for key, value in properties.items()}
-        self.out.write(f"{Command(command, props, text)}\n")
-        self.out.flush()
+        if redact:
+            message = printable(self.redact(message))
+            properties = {key: printable(self.redact(v)) for key, v in properties.items()}
+        self._write(self.out, command(name, properties, message))

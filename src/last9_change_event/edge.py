@@ -1,0 +1,182 @@
+"""The edge: the one place that reads the process environment, files and signals.
+
+``main`` and ``post`` are the runner's two steps (``entrypoint.py``, ``post.py``); the command
+line (``cli.py``) uses ``environment``, ``read_context`` and ``Signals`` the same way. Below
+this module, code takes values.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import stat
+import threading
+from collections.abc import Mapping
+from types import FrameType
+from typing import Any
+
+from last9_change_event import ci
+from last9_change_event.attributes import valid_text
+from last9_change_event.context import (
+    ID_VARIABLE,
+    STARTED_AT_VARIABLE,
+    STATE_ACCESS_TOKEN,
+    STATE_ARMED,
+    STATE_DEPLOYMENT_ID,
+    STATE_SERVICES,
+    STATE_STARTED_AT,
+    Armed,
+    Context,
+)
+from last9_change_event.inputs import SPECS
+from last9_change_event.retry import RetryPolicy
+from last9_change_event.workflow import FILE_COMMANDS, GitHubReporter
+
+#: The event payload is read only up to this size; GitHub's release and deployment payloads are
+#: a few kilobytes.
+MAX_EVENT_BYTES = 4 * 1024 * 1024
+#: Set to ``true`` (tests only) to make every retry immediate, in this process and its children.
+INSTANT_RETRIES = "LAST9_INSTANT_RETRIES"
+
+
+def main() -> int:
+    """The action's main step, as the runner runs it."""
+    return _step("main")
+
+
+def post() -> int:
+    """The action's post step: sends the stop of an ``auto-stop`` start, else nothing."""
+    return _step("post")
+
+
+def _step(stage: str) -> int:
+    from last9_change_event.main import run  # noqa: PLC0415 - nothing loads before signals
+
+    with Signals() as signals:
+        env = environment()
+        raw = runner_inputs()
+        context = read_context(env, with_event=_wants_event(raw))
+        result = run(
+            raw,
+            context,
+            GitHubReporter({name: env.get(f"GITHUB_{name}", "") for name in FILE_COMMANDS}),
+            stage=stage,
+            policy=retry_policy(env),
+            cancelled=signals.received,
+        )
+    return result.exit_code
+
+
+def environment() -> dict[str, str]:
+    """The process environment as valid text (undecodable bytes become U+FFFD)."""
+    return {valid_text(name): valid_text(value) for name, value in os.environ.items()}
+
+
+def runner_inputs() -> dict[str, str]:
+    """Each input as actions-toolkit reads it: ``INPUT_<NAME>``, upper-cased, hyphens kept."""
+    # actions_toolkit.core imports requests (for its OIDC client) as it loads: only the runner's
+    # steps load it, not the command line.
+    from actions_toolkit import core  # noqa: PLC0415
+
+    return {
+        spec.name: valid_text(core.get_input(spec.name, trim_whitespace=False)) for spec in SPECS
+    }
+
+
+def retry_policy(env: Mapping[str, str]) -> RetryPolicy:
+    """Instant retries when the tests ask for them, else the real backoff."""
+    return RetryPolicy.instant() if env.get(INSTANT_RETRIES) == "true" else RetryPolicy()
+
+
+def _wants_event(raw: Mapping[str, str]) -> bool:
+    return raw.get("github-attributes", "").strip().lower() != "false"
+
+
+def read_context(env: Mapping[str, str], *, with_event: bool) -> Context:
+    """The run's context; the event payload is read only when its attributes are wanted."""
+    event = load_event(env.get("GITHUB_EVENT_PATH")) if with_event else None
+    return Context(
+        ci=ci.detect(env, event=event),
+        exported_id=env.get(ID_VARIABLE) or None,
+        exported_started_at=finite(env.get(STARTED_AT_VARIABLE)),
+        armed=Armed(
+            armed=env.get(f"STATE_{STATE_ARMED}") == "true",
+            deployment_id=env.get(f"STATE_{STATE_DEPLOYMENT_ID}") or None,
+            started_at=finite(env.get(f"STATE_{STATE_STARTED_AT}")),
+            access_token=env.get(f"STATE_{STATE_ACCESS_TOKEN}") or None,
+            services=_services(env.get(f"STATE_{STATE_SERVICES}")),
+        ),
+        debug=env.get("ACTIONS_STEP_DEBUG", "").lower() == "true" or env.get("RUNNER_DEBUG") == "1",
+    )
+
+
+def load_event(path: str | None) -> Mapping[str, Any] | None:
+    """The event payload: a regular file of at most ``MAX_EVENT_BYTES`` holding a JSON object;
+    ``None`` for anything else (absent, a FIFO, a device, too large, not JSON)."""
+    if not path:
+        return None
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except (OSError, ValueError):
+        return None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_EVENT_BYTES:
+            return None
+        data = os.read(fd, MAX_EVENT_BYTES + 1)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    try:
+        event = json.loads(valid_text(data.decode("utf-8", "replace")))
+    except (ValueError, RecursionError):
+        return None
+    return event if isinstance(event, dict) else None
+
+
+def finite(text: str | None) -> float | None:
+    """A finite number, or ``None``."""
+    try:
+        value = float(text) if text else None
+    except ValueError:
+        return None
+    return value if value is not None and math.isfinite(value) else None
+
+
+def _services(text: str | None) -> tuple[str | None, ...] | None:
+    try:
+        value = json.loads(text) if text else None
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(value, list) or not all(v is None or isinstance(v, str) for v in value):
+        return None
+    return tuple(value)
+
+
+class Signals:
+    """SIGINT and SIGTERM, as the runner sends them to cancel a step, become a flag: the step
+    stops waiting, reports and exits instead of dying in a traceback."""
+
+    def __init__(self) -> None:
+        self._received: int | None = None
+        self._previous: dict[int, Any] = {}
+
+    def received(self) -> bool:
+        """Whether a cancel signal came."""
+        return self._received is not None
+
+    def _handle(self, signum: int, _frame: FrameType | None) -> None:
+        self._received = signum
+
+    def __enter__(self) -> Signals:
+        if threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                self._previous[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)

@@ -1,0 +1,122 @@
+"""How a step ends, told once: outputs, state, exports, the summary and the annotation.
+
+``arm`` runs before anything is sent: the exports a later stop step reads and, with
+``auto-stop``, the state the post step needs, so that a start that may have landed always gets
+its stop, whatever happens next. ``report`` runs once at every ending (sent, dry-run, skipped,
+failed) and decides the exit code by ``fail-on``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from last9_change_event import context as ctx
+from last9_change_event.errors import ActionError, FailOn, MissingTokenError, fails_step
+from last9_change_event.inputs import Inputs
+from last9_change_event.plan import Plan
+from last9_change_event.summary import render
+from last9_change_event.tokens import Token
+from last9_change_event.workflow import Reporter
+
+
+@dataclass
+class Ending:
+    """What the step got to know before it ended; ``run`` fills it in as it goes."""
+
+    fail_on: FailOn
+    inputs: Inputs | None = None
+    plan: Plan | None = None
+    status: str = "failed"
+    token: Token | None = None
+    error: ActionError | None = None
+    armed: bool = False
+    #: The services whose event may have reached Last9, when sending began.
+    landed: tuple[str | None, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Result:
+    """How the step ended: its exit code and its outputs."""
+
+    exit_code: int
+    outputs: dict[str, str]
+
+
+def arm(reporter: Reporter, inputs: Inputs, plan: Plan) -> bool:
+    """Before sending a start: export its id and time, and arm the post step; armed or not."""
+    if inputs.event_state != "start":
+        return False
+    if plan.deployment_id:
+        reporter.export_env(ctx.ID_VARIABLE, plan.deployment_id)
+        reporter.export_env(ctx.STARTED_AT_VARIABLE, f"{plan.epoch:.3f}")
+    if not inputs.auto_stop:
+        return False
+    reporter.save_state(ctx.STATE_ARMED, "true")
+    reporter.save_state(ctx.STATE_STARTED_AT, f"{plan.epoch:.3f}")
+    reporter.save_state(ctx.STATE_SERVICES, json.dumps(plan.services))
+    if plan.deployment_id:
+        reporter.save_state(ctx.STATE_DEPLOYMENT_ID, plan.deployment_id)
+    return True
+
+
+def report(reporter: Reporter, ending: Ending) -> Result:
+    """Tell how the step ended, everywhere it is told; the exit code by ``fail-on``."""
+    error, plan, inputs = ending.error, ending.plan, ending.inputs
+    fails = error is not None and fails_step(error, ending.fail_on)
+    if error is not None:
+        ending.status = (
+            "skipped" if isinstance(error, MissingTokenError) and not fails else "failed"
+        )
+        if fails:
+            reporter.error(error.title, error.describe())
+        else:
+            reporter.warning(
+                error.title,
+                f"{error.describe()} (not failing the step: `fail-on: {ending.fail_on}`)",
+            )
+    outputs = _outputs(plan) if plan else {}
+    outputs["status"] = ending.status
+    if ending.token is not None:
+        outputs["access-token"] = ending.token.value
+        expires_at = _rfc3339(ending.token.expires_at)
+        if expires_at:
+            outputs["access-token-expires-at"] = expires_at
+    for name, value in outputs.items():
+        reporter.set_output(name, value)
+    if ending.armed:
+        if ending.landed is not None:
+            reporter.save_state(ctx.STATE_SERVICES, json.dumps(ending.landed))
+        if ending.token is not None:
+            reporter.save_state(ctx.STATE_ACCESS_TOKEN, ending.token.value)
+    reporter.summary(
+        render(
+            status=ending.status,
+            org=inputs.org if inputs else "",
+            payloads=plan.payloads if plan else (),
+            deployment_id=plan.deployment_id if plan else None,
+            problem=(error.title, error.describe()) if error else None,
+        )
+    )
+    return Result(1 if fails else 0, outputs)
+
+
+def _outputs(plan: Plan) -> dict[str, str]:
+    payload: Any = plan.payloads[0] if len(plan.payloads) == 1 else list(plan.payloads)
+    return {
+        "timestamp": plan.timestamp,
+        "deployment-id": plan.deployment_id or "",
+        "payload": json.dumps(payload, separators=(",", ":"), ensure_ascii=False),
+    }
+
+
+def _rfc3339(epoch: int | None) -> str | None:
+    """The time as RFC 3339; ``None`` when unknown."""
+    if epoch is None:
+        return None
+    try:
+        return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="seconds")
+    except (OverflowError, OSError, ValueError):
+        return None
