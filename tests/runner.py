@@ -5,6 +5,7 @@ job's ``$GITHUB_ENV`` carried to later steps, and ``$GITHUB_STATE`` to the post 
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -18,6 +19,10 @@ from typing import Any
 
 import yaml
 
+from last9_change_event import edge
+from last9_change_event.inputs import SPECS
+from last9_change_event.main import run
+from last9_change_event.workflow import FILE_COMMANDS, GitHubReporter
 from tests.fake_last9 import FakeLast9
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -141,6 +146,23 @@ class StepResult:
         return [title for title, _ in self.annotations(kind)]
 
 
+def run_in_process(env: dict[str, str], *, post: bool) -> tuple[int, str]:
+    """The step as ``edge.main``/``edge.post`` run it, minus the interpreter: inputs read from
+    ``INPUT_*`` in ``env``, the context and retry policy from ``env``. Returns the exit code
+    and what the step printed."""
+    out = io.StringIO()
+    env = edge.as_text(env)
+    raw = {spec.name: env.get(f"INPUT_{spec.name.upper()}", "") for spec in SPECS}
+    result = run(
+        raw,
+        edge.read_context(env, with_event=edge.wants_event(raw)),
+        GitHubReporter({name: env.get(f"GITHUB_{name}", "") for name in FILE_COMMANDS}, out=out),
+        stage="post" if post else "main",
+        policy=edge.retry_policy(env),
+    )
+    return result.exit_code, out.getvalue()
+
+
 def _unescape(text: str) -> str:
     for escaped, plain in (("%3A", ":"), ("%2C", ","), ("%0D", "\r"), ("%0A", "\n"), ("%25", "%")):
         text = text.replace(escaped, plain)
@@ -166,8 +188,11 @@ class Job:
         step_id: str = "mark",
         env: Mapping[str, str] | None = None,
         timeout: float = 60,
+        process: bool = False,
     ) -> StepResult:
-        """Run the main (or post) step of the action with ``inputs``."""
+        """Run the main (or post) step of the action with ``inputs``: in this process through
+        the edge's own functions (fast), or with ``process=True`` as the runner does, a fresh
+        interpreter running ``entrypoint.py`` or ``post.py``."""
         commands = self.tmp / "_runner_file_commands"
         commands.mkdir(parents=True, exist_ok=True)
         files = {
@@ -194,18 +219,22 @@ class Job:
                 {f"STATE_{name}": value for name, value in self.states.get(step_id, {}).items()}
             )
         process_env.update(env or {})
-        completed = subprocess.run(
-            [sys.executable, str(POST if post else ENTRYPOINT)],
-            env=process_env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
+        if process:
+            completed = subprocess.run(
+                [sys.executable, str(POST if post else ENTRYPOINT)],
+                env=process_env,
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                check=False,
+            )
+            code, stdout, stderr = completed.returncode, completed.stdout, completed.stderr
+        else:
+            (code, stdout), stderr = run_in_process(process_env, post=post), ""
         result = StepResult(
-            returncode=completed.returncode,
-            stdout=completed.stdout,
-            stderr=completed.stderr,
+            returncode=code,
+            stdout=stdout,
+            stderr=stderr,
             outputs=read_file_command(files["OUTPUT"]),
             state=read_file_command(files["STATE"]),
             exported=read_file_command(files["ENV"]),

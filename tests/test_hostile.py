@@ -9,7 +9,6 @@ file-command files) against one fake Last9, so that hypothesis can try many exam
 
 from __future__ import annotations
 
-import io
 import json
 import re
 import uuid
@@ -32,12 +31,10 @@ from last9_change_event.inputs import (
     SPECS,
     parse_api_url,
 )
-from last9_change_event.main import run
-from last9_change_event.retry import RetryPolicy
-from last9_change_event.workflow import GitHubReporter, Reporter
+from last9_change_event.workflow import Reporter
 from tests.fake_last9 import EXCHANGE_PATH, FakeLast9, validate_event
-from tests.leaks import WATCH, current_test
-from tests.runner import RUNNER_ENV, Job, StepResult, read_file_command
+from tests.leaks import WATCH
+from tests.runner import Job, StepResult
 
 OTHER_KEY = "a key that is not the fake's, long enough for HS256"
 NAMES = tuple(spec.name for spec in SPECS)
@@ -145,36 +142,14 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def step(raw: Mapping[str, str], folder: Path) -> StepResult:
     """Run the main step in-process, as the runner would, with instant retries."""
-    files = {
-        name: folder / f"{name.lower()}_{uuid.uuid4()}"
-        for name in ("OUTPUT", "STATE", "ENV", "STEP_SUMMARY")
-    }
-    for path in files.values():
-        path.touch()
-    env = {**RUNNER_ENV, **{f"GITHUB_{name}": str(path) for name, path in files.items()}}
-    out = io.StringIO()
-    result = run(raw, env, GitHubReporter(env, out=out), policy=RetryPolicy(base=0))
-    texts = {name: path.read_text(encoding="utf-8") for name, path in files.items()}
-    WATCH.capture(current_test(), {"stdout": out.getvalue(), **texts})
-    stepped = StepResult(
-        returncode=result.exit_code,
-        stdout=out.getvalue(),
-        stderr="",
-        outputs=read_file_command(files["OUTPUT"]),
-        state=read_file_command(files["STATE"]),
-        exported=read_file_command(files["ENV"]),
-        summary=texts["STEP_SUMMARY"],
-    )
-    for path in files.values():
-        path.unlink()
+    stepped = Job(folder / uuid.uuid4().hex, event=None, merge_defaults=False).run(raw)
     secrets = Reporter()
     for name in SECRET_INPUTS:
         secrets.mask(raw.get(name, "").strip())
-    written = {
+    assert stepped.outputs == {
         name: value if name == "access-token" else secrets.redact(value)
-        for name, value in result.outputs.items()
-    }
-    assert stepped.outputs == written, "the runner reads back the outputs, secrets redacted"
+        for name, value in stepped.outputs.items()
+    }, "no output but the access token holds a secret"
     assert stepped.outputs["status"] in ("sent", "dry-run", "failed", "skipped")
     return stepped
 

@@ -149,7 +149,7 @@ def test_an_untrusted_certificate_fails_the_step(
     tls_fake: FakeLast9, job: Job, env: dict[str, str]
 ) -> None:
     """A self-signed certificate fails the step before any request, whatever the environment."""
-    result = job.run(inputs_for(tls_fake), env=env)
+    result = job.run(inputs_for(tls_fake), env=env, process=True)
     assert tls_fake.received == []
     assert result.returncode == 1
     [(title, message)] = result.annotations("error")
@@ -161,7 +161,9 @@ def test_requests_ca_bundle_makes_the_certificate_trusted(
     tls_fake: FakeLast9, job: Job, certificate: tuple[Path, Path]
 ) -> None:
     """`REQUESTS_CA_BUNDLE` (e.g. a TLS-inspecting proxy's CA) is honoured."""
-    result = job.run(inputs_for(tls_fake), env={"REQUESTS_CA_BUNDLE": str(certificate[0])})
+    result = job.run(
+        inputs_for(tls_fake), env={"REQUESTS_CA_BUNDLE": str(certificate[0])}, process=True
+    )
     assert result.returncode == 0, result.log
     assert len(tls_fake.events()) == 1
 
@@ -255,7 +257,7 @@ def test_https_proxy_tunnels_to_the_api(
     """`HTTPS_PROXY` is honoured: one tunnel to the API, and the token never crosses it in clear."""
     inputs = inputs_for(tls_fake)
     env = {variable: proxy.url, "REQUESTS_CA_BUNDLE": str(certificate[0])}
-    result = job.run(inputs, env=env)
+    result = job.run(inputs, env=env, process=True)
     assert result.returncode == 0, result.log
     assert len(tls_fake.events()) == 1
     port = tls_fake.url.rpartition(":")[2]
@@ -279,7 +281,7 @@ def test_no_proxy_bypasses_the_proxy(
         "NO_PROXY": no_proxy,
         "REQUESTS_CA_BUNDLE": str(certificate[0]),
     }
-    result = job.run(inputs_for(tls_fake), env=env)
+    result = job.run(inputs_for(tls_fake), env=env, process=True)
     assert result.returncode == 0, result.log
     assert len(tls_fake.events()) == 1
     assert proxy.requests == []

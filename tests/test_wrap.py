@@ -125,10 +125,11 @@ def test_post_step_after_a_failed_start_sends_nothing(fake: FakeLast9, job: Job)
     inputs = step_inputs(fake, auto_stop="true", refresh_token=revoked)
     start = job.run(inputs)
     assert start.returncode == 1
-    assert "auto_stop" not in start.state
+    assert start.state["services"] == "[]", "armed before sending, then told nothing landed"
     post = job.run(inputs, post=True)
     assert post.returncode == 0
     assert fake.events() == []
+    assert [r for r in fake.received if r.method == "PUT"] == []
 
 
 def test_auto_stop_with_several_services(fake: FakeLast9, job: Job) -> None:

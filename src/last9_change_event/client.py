@@ -55,6 +55,15 @@ def one_line(text: str, limit: int = SHOWN_CHARS) -> str:
     return flat if len(flat) <= limit else flat[: limit - 3] + "..."
 
 
+class NoRedirects(requests.Session):
+    """A session that never follows a redirect, nor reads a redirect's body to follow it
+    (requests would read it whole, without a bound): the 3xx is answered like any status."""
+
+    def get_redirect_target(self, resp: requests.Response) -> None:  # noqa: ARG002
+        """No redirect target, ever."""
+        return
+
+
 class Last9Client:
     """One session, one deadline, for every request the step makes."""
 
@@ -72,7 +81,7 @@ class Last9Client:
         self._policy = policy or RetryPolicy()
         self._log = log
         self._wall_clock = wall_clock
-        self._session = requests.Session()
+        self._session = NoRedirects()
         self._session.headers.update(
             {"User-Agent": USER_AGENT, "Accept": "application/json", "Accept-Encoding": "identity"}
         )

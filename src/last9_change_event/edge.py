@@ -57,7 +57,7 @@ def _step(stage: str) -> int:
     with Signals() as signals:
         env = environment()
         raw = runner_inputs()
-        context = read_context(env, with_event=_wants_event(raw))
+        context = read_context(env, with_event=wants_event(raw))
         result = run(
             raw,
             context,
@@ -71,7 +71,12 @@ def _step(stage: str) -> int:
 
 def environment() -> dict[str, str]:
     """The process environment as valid text (undecodable bytes become U+FFFD)."""
-    return {valid_text(name): valid_text(value) for name, value in os.environ.items()}
+    return as_text(os.environ)
+
+
+def as_text(env: Mapping[str, str]) -> dict[str, str]:
+    """``env`` with undecodable bytes (kept by Python as lone surrogates) as U+FFFD."""
+    return {valid_text(name): valid_text(value) for name, value in env.items()}
 
 
 def runner_inputs() -> dict[str, str]:
@@ -90,7 +95,7 @@ def retry_policy(env: Mapping[str, str]) -> RetryPolicy:
     return RetryPolicy.instant() if env.get(INSTANT_RETRIES) == "true" else RetryPolicy()
 
 
-def _wants_event(raw: Mapping[str, str]) -> bool:
+def wants_event(raw: Mapping[str, str]) -> bool:
     return raw.get("github-attributes", "").strip().lower() != "false"
 
 
