@@ -166,10 +166,11 @@ def _inputs(inputs: object) -> list[tuple[str, str | None]]:
         return []
     found: list[tuple[str, str | None]] = []
     for name, raw in inputs.items():
-        if not isinstance(name, str):
+        # A name with nothing label-safe in it ("", "---") would only add a bare "input_".
+        if not isinstance(name, str) or label_key(name) is None:
             continue
         key = label_key(f"input_{name}")
-        if key is None:
+        if key is None:  # pragma: no cover - "input_" keeps every key label-safe
             continue
         if isinstance(raw, bool):
             found.append((key, "true" if raw else "false"))
