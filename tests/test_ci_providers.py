@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from last9_change_event.ci import CiRun, GitFacts, detect, read_git
+from last9_change_event.ci import CiRun, GitFacts, checkout, detect, read_git
 from last9_change_event.ci._common import repository_from_url, strip_credentials
 from tests.runner import RELEASE_EVENT, RUNNER_ENV
 
@@ -940,3 +941,42 @@ def test_read_git_then_detect(repository: Path) -> None:
     assert run.provider == "git"
     assert _attributes(run)["repository_url"] == "https://github.com/acme/shop.git"
     assert run.service_name == "shop"
+
+
+def _fake_git(tmp_path: Path, script: str) -> Path:
+    """A directory holding an executable ``git`` that runs ``script`` (a real program)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "git"
+    fake.write_text(f"#!/bin/sh\n{script}\n")
+    fake.chmod(0o755)
+    return bin_dir
+
+
+def test_read_git_without_git(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No git on PATH: ``None``, no exception."""
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert read_git(tmp_path) is None
+
+
+def test_read_git_gives_up_on_a_hung_git(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A git that never answers costs at most the deadline, then ``None``."""
+    monkeypatch.setenv("PATH", str(_fake_git(tmp_path, "exec sleep 30")))
+    monkeypatch.setattr(checkout, "TIMEOUT", 0.5)
+    started = time.monotonic()
+    assert read_git(tmp_path) is None
+    assert time.monotonic() - started < 5
+
+
+def test_read_git_deadline_covers_all_commands(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each command answering slowly: the whole reading still ends near the deadline."""
+    script = 'sleep 0.4; case "$1" in rev-parse) echo true;; *) echo x;; esac'
+    monkeypatch.setenv("PATH", str(_fake_git(tmp_path, script)) + ":/usr/bin:/bin")
+    monkeypatch.setattr(checkout, "TIMEOUT", 1.0)
+    started = time.monotonic()
+    facts = read_git(tmp_path)
+    assert time.monotonic() - started < 2.5
+    assert facts is not None
+    assert facts.tag is None  # the last command found the deadline gone
