@@ -433,7 +433,7 @@ def test_marker_values(env: dict[str, str], provider: str) -> None:
 
 def test_nothing_detected_is_none() -> None:
     """No CI and no git facts: provider ``none`` and nothing else."""
-    assert detect({"HOME": "/root", "PATH": "/usr/bin"}) == CiRun(
+    assert detect({"HOME": "/home/dev", "PATH": "/usr/bin"}) == CiRun(
         "none", (), None, None, None, None, None
     )
 
