@@ -53,6 +53,8 @@ def test_github_context_becomes_attributes(fake: FakeLast9, job: Job) -> None:
         "release_tag": "v1.2.3",
         "release_name": "Shop 1.2.3",
         "release_url": "https://github.com/acme/shop/releases/tag/v1.2.3",
+        "tag": "v1.2.3",
+        "ci_provider": "github-actions",
         "service_name": "shop",
         "deployment_environment": "production",
         "deployment_id": "987654321-1-deploy",

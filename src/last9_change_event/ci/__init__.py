@@ -1,29 +1,72 @@
-"""What the CI says about this run, as change-event attributes (interim: GitHub Actions only)."""
+"""CI context providers: which CI runs us, and what it says about the run.
+
+``detect`` picks the provider from the environment, first match wins:
+
+=================================  =======================
+variable                           provider
+=================================  =======================
+``GITHUB_ACTIONS=true``            ``github-actions``
+``GITLAB_CI`` set                  ``gitlab-ci``
+``BUILDKITE=true``                 ``buildkite``
+``CIRCLECI=true``                  ``circleci``
+``JENKINS_URL`` set                ``jenkins``
+``TF_BUILD=True``                  ``azure-pipelines``
+``BITBUCKET_BUILD_NUMBER`` set     ``bitbucket-pipelines``
+(none, ``git`` facts given)        ``git``
+(none)                             ``none``
+=================================  =======================
+
+Each provider is one small module mapping its CI's documented variables (cited there) to the
+shared attribute names: ``repository``, ``commit_sha``, ``git_ref``, ``git_ref_name``, ``tag``,
+``run_id``, ``run_number``, ``run_url``, ``job``, ``workflow``, ``actor``, ``trigger_event``,
+and ``ci_provider``. Nothing here reads the environment or files: values come in, values go out.
+The one exception is ``read_git``, which runs ``git`` and is called by the edge only.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
 from typing import Any
 
+from last9_change_event.ci import azure, bitbucket, buildkite, circleci, github, gitlab, jenkins
+from last9_change_event.ci import git as plain_git
+from last9_change_event.ci._common import is_true, value
+from last9_change_event.ci._model import NONE, CiRun, GitFacts
+from last9_change_event.ci.checkout import read_git
 
-@dataclass(frozen=True)
-class CiRun:
-    """A CI run's attributes, default service name, deployment id and environment."""
+__all__ = ["CiRun", "GitFacts", "detect", "read_git"]
 
-    provider: str = "none"
-    attributes: tuple[tuple[str, str], ...] = ()
-    service_name: str | None = None
-    deployment_id: str | None = None
-    environment: str | None = None
-    event_state: str | None = None
-    outcome: str | None = None
+#: After GitHub Actions, in order: a CI's marker, and its provider. First match wins.
+_MARKERS: tuple[
+    tuple[Callable[[Mapping[str, str]], bool], Callable[[Mapping[str, str]], CiRun]], ...
+] = (
+    (lambda env: bool(value(env, "GITLAB_CI")), gitlab.detect),
+    (lambda env: is_true(env, "BUILDKITE"), buildkite.detect),
+    (lambda env: is_true(env, "CIRCLECI"), circleci.detect),
+    (lambda env: bool(value(env, "JENKINS_URL")), jenkins.detect),
+    (lambda env: is_true(env, "TF_BUILD"), azure.detect),
+    (lambda env: bool(value(env, "BITBUCKET_BUILD_NUMBER")), bitbucket.detect),
+)
 
 
-def detect(env: Mapping[str, str], *, event: Mapping[str, Any] | None = None) -> CiRun:
-    """The run as the CI describes it."""
-    from last9_change_event.ci import github  # noqa: PLC0415
+def detect(
+    env: Mapping[str, str],
+    *,
+    event: Mapping[str, Any] | None = None,
+    git: GitFacts | None = None,
+    workflow_dispatch_inputs: bool = False,
+) -> CiRun:
+    """The run described by the first CI whose marker variable is set in ``env``.
 
-    if env.get("GITHUB_ACTIONS") == "true" or env.get("GITHUB_RUN_ID"):
-        return github.run(env, event)
-    return CiRun()
+    ``event`` is GitHub's event payload (any JSON value is tolerated); ``git`` the facts the
+    edge gathered with ``read_git``, used when no CI is detected; ``workflow_dispatch_inputs``
+    adds a ``workflow_dispatch`` event's inputs as ``input_<name>`` attributes.
+    """
+    if is_true(env, "GITHUB_ACTIONS"):
+        return github.detect(env, event, workflow_dispatch_inputs=workflow_dispatch_inputs)
+    for marked, provider in _MARKERS:
+        if marked(env):
+            return provider(env)
+    if git is not None:
+        return plain_git.detect(git)
+    return NONE
