@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from last9_change_event.ci import CiRun
+from last9_change_event.ci._model import NONE
 
 #: Exported by a start through ``$GITHUB_ENV`` for the stop steps after it.
 ID_VARIABLE = "LAST9_DEPLOYMENT_ID"
@@ -40,7 +41,7 @@ class Armed:
 class Context:
     """Everything the step knows besides its inputs and the time."""
 
-    ci: CiRun = field(default_factory=CiRun)
+    ci: CiRun = NONE
     exported_id: str | None = None
     exported_started_at: float | None = None
     armed: Armed = field(default_factory=Armed)
