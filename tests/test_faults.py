@@ -3,8 +3,9 @@
 Every row runs the step (in-process, through the edge, instant retries) against the fake Last9
 with scripted faults, once per policy, and checks the same contract: an event that may not have
 landed is sent again (at least once), every try sends the very same bytes, every request stays
-under ``/api/v4/``, the exit code and the ``status`` output follow the policy (configuration and token errors fail under ``any`` and ``config``; outages fail only
-under ``any``; ``never`` only warns), and the annotation names the cause and the remedy.
+under ``/api/v4/``, the exit code and the ``status`` output follow the policy (configuration
+and token errors fail under ``any`` and ``config``; outages fail only under ``any``; ``never``
+only warns), and the annotation names the cause and the remedy.
 """
 
 from __future__ import annotations
