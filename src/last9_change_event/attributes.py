@@ -31,7 +31,10 @@ def label_key(key: str) -> str | None:
 def valid_text(text: str) -> str:
     """``text`` as valid Unicode: what was not UTF-8 (undecodable bytes in the environment, kept by
     Python as lone surrogates, or ``\\ud800`` escapes in JSON) becomes U+FFFD."""
-    return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    try:  # bytes the environment could not decode come back as one U+FFFD each
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    except UnicodeEncodeError:  # other lone surrogates, e.g. from a JSON escape
+        return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
 
 
 def clean_value(value: str) -> str:

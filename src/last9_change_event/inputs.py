@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 from last9_change_event.attributes import Attributes, clean_value, label_key
 from last9_change_event.errors import FailOn, InputError
+from last9_change_event.tokens import LOOKS_LIKE_JWT
 
 EventState = Literal["start", "stop"]
 
@@ -56,6 +57,7 @@ SECRET_INPUTS: tuple[str, ...] = tuple(spec.name for spec in SPECS if spec.secre
 MAX_TIMEOUT_SECONDS = 3600.0
 MAX_USER_ATTRIBUTES = 100
 MAX_NAME_CHARS = 256
+MAX_SERVICES = 20
 _ORG = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,127}")
 _TOKEN = re.compile(r"[A-Za-z0-9._~+/=-]+")
 _HOSTNAME = re.compile(
@@ -218,6 +220,12 @@ def _service_names(raw: Mapping[str, str]) -> tuple[str, ...]:
             )
         if name not in names:
             names.append(name)
+    if len(names) > MAX_SERVICES:
+        raise InputError(
+            "service-name",
+            f"names {len(names)} services; at most {MAX_SERVICES} are accepted in one step.",
+            remedy="Split the services over several steps.",
+        )
     return tuple(names)
 
 
@@ -261,6 +269,8 @@ def _timeout(raw: Mapping[str, str]) -> float:
 def parse_api_url(value: str) -> str:
     """``scheme://host[:port]`` of the API; https, or plain http to a loopback host only."""
     remedy = "Set `api-url` to the scheme and host only, e.g. `https://app.last9.io`."
+    if _CONTROL.search(value) or any(char.isspace() for char in value):
+        raise InputError("api-url", "holds white space or control characters.", remedy=remedy)
     try:
         parts = urlsplit(value)
         port = parts.port
@@ -336,6 +346,13 @@ def parse_attributes(text: str) -> Attributes:
                 f"`{safe}` is set by Last9 itself and cannot be an attribute.",
                 remedy="Use the `event-name` and `event-state` inputs instead.",
             )
+        if value is not None and LOOKS_LIKE_JWT.search(value):
+            raise InputError(
+                "attributes",
+                f"the value of `{safe}` looks like a token; it is not shown, and not sent.",
+                remedy="Attributes become labels anyone in Last9 can read: never put a token in "
+                "one.",
+            )
         result[safe] = None if value is None else clean_value(value)
     return tuple(result.items())
 
@@ -354,7 +371,9 @@ def _json_pairs(text: str) -> list[tuple[str, str | None]]:
             pairs.append((key, value))
         elif isinstance(value, bool):
             pairs.append((key, "true" if value else "false"))
-        elif isinstance(value, int | float) and math.isfinite(value):
+        elif isinstance(value, int):
+            pairs.append((key, str(value)))
+        elif isinstance(value, float) and math.isfinite(value):
             pairs.append((key, json.dumps(value)))
         else:
             raise InputError(
@@ -384,6 +403,9 @@ def _line_pairs(text: str) -> list[tuple[str, str | None]]:
 
 
 def _shown(value: str) -> str:
-    """A user's value, quoted and shortened for an error message."""
+    """A user's value, quoted and shortened for an error message; never one that looks like a
+    token (a JWT), which is named, not shown."""
+    if LOOKS_LIKE_JWT.search(value):
+        return "(a value that looks like a token, not shown)"
     text = value if len(value) <= 60 else value[:57] + "..."
     return json.dumps(text, ensure_ascii=False)
