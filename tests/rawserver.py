@@ -105,7 +105,7 @@ class RawLast9:
                 request = self._read(connection)
                 if request is None:
                     return
-                method, path, body = request
+                _, path, _ = request
                 self.requests.append(request)
                 route = "exchange" if path.endswith("/oauth/access_token") else "event"
                 queue = self._plays.get(route)
