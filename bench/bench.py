@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.fake_last9 import FakeLast9
+from tests.rawserver import Play, RawLast9, answer
 from tests.runner import RELEASE_EVENT, RUNNER_ENV, action_defaults, read_file_command
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,6 +50,7 @@ BARE_CLIENT = ROOT / "bench" / "bare_client.py"
 #: The targets of issue 6.
 WALL_RATIO_TARGET = 1.3
 RSS_TARGET_MIB = 40.0
+HOSTILE_RSS_TARGET_MIB = 64.0
 IMAGE_TARGET_MB = 8.0
 
 ORG = "acme"
@@ -397,6 +399,51 @@ def process_targets(
     return targets
 
 
+# --- memory under hostile answers ---------------------------------------------------------------
+
+
+def _zeros_gzipped(size: int) -> bytes:
+    """``size`` zero bytes as one gzip member, built a mebibyte at a time."""
+    import zlib  # noqa: PLC0415
+
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)
+    block = bytes(MIB)
+    parts = [packer.compress(block) for _ in range(size // MIB)]
+    return b"".join([*parts, packer.flush()])
+
+
+def hostile_memory(python: str, tmp: Path) -> list[Target]:
+    """Peak memory of the step while Last9's address answers with something enormous."""
+    answers: dict[str, Callable[[], bytes]] = {
+        "a gzip bomb (1 MiB inflating to 1 GiB)": lambda: answer(
+            200, _zeros_gzipped(1 << 30), "Content-Encoding: gzip"
+        ),
+        "a 64 MiB body": lambda: answer(200, b"a" * (64 * MIB)),
+        "a 64 MiB body without a length": lambda: answer(200, b"a" * (64 * MIB), length=-1),
+    }
+    targets: list[Target] = []
+    for index, (title, make) in enumerate(answers.items()):
+        with RawLast9() as raw:
+            raw.script("event", Play(make()))
+            inputs = {
+                "org": ORG,
+                "refresh-token": raw.minter.mint("refresh", ttl=None),
+                "api-url": raw.url,
+                "fail-on": "never",
+            }
+            step = make_step(tmp / f"hostile-{index}", inputs)
+            peak = max_rss_bytes([python, str(ROOT / "entrypoint.py")], step.env) / MIB
+        targets.append(
+            (
+                f"peak memory under a hostile answer: {title}",
+                f"{peak:.1f} MiB",
+                f"<= {HOSTILE_RSS_TARGET_MIB:.0f} MiB",
+                peak <= HOSTILE_RSS_TARGET_MIB,
+            )
+        )
+    return targets
+
+
 # --- import time ------------------------------------------------------------------------------
 
 _IMPORT_LINE = re.compile(r"^import time:\s+(\d+) \|\s+(\d+) \| ( *)(\S+)\s*$")
@@ -718,6 +765,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             stop = chained_stop(settings.python, fake, scenarios[1].inputs, tmp)
             print_processes(scenarios, rows)
         targets = process_targets(scenarios, rows, stop)
+        targets += hostile_memory(settings.python, tmp)
         with section("Import time (python -X importtime, ms, by package)"):
             print_imports(measure_imports(settings, scenarios, tmp))
 

@@ -21,9 +21,10 @@ import jwt
 import pytest
 
 from last9_change_event.client import describe
+from last9_change_event.outcomes import Answer, MaybeSent
 from last9_change_event.retry import Deadline
 from last9_change_event.summary import text
-from last9_change_event.transport import Answer, MaybeSent, attempt
+from last9_change_event.transport import attempt
 from tests.fake_last9 import FakeLast9, Fault
 from tests.rawserver import Play, RawLast9, answer, gzip_bomb
 from tests.runner import ENTRYPOINT, Job, StepResult, step_inputs

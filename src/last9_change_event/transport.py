@@ -22,42 +22,17 @@ import socket
 import ssl
 import zlib
 from collections.abc import Mapping
-from typing import Any, NamedTuple
 
 import requests
 import urllib3.exceptions as u3
 
 from last9_change_event.errors import ConfigError
+from last9_change_event.outcomes import Answer, MaybeSent, NotSent, Outcome
 from last9_change_event.retry import Deadline
 
 MAX_ANSWER_BYTES = 64 * 1024
 CONNECT_TIMEOUT = 10.0
 _READ_SIZE = 8192
-
-
-class Answer(NamedTuple):
-    """The server's answer: status, parsed JSON body (``None`` when not JSON), and headers."""
-
-    status: int
-    body: Any
-    text: str
-    retry_after: str | None = None
-    location: str | None = None
-
-
-class NotSent(NamedTuple):
-    """The request certainly never reached the server."""
-
-    reason: str
-
-
-class MaybeSent(NamedTuple):
-    """The request may have reached the server, which did not answer in full."""
-
-    reason: str
-
-
-Outcome = Answer | NotSent | MaybeSent
 
 
 def attempt(
