@@ -58,7 +58,7 @@ def test_a_token_anywhere_else_is_a_leak(token: str, place: str, text: str) -> N
 
 
 def test_a_token_pasted_into_attributes_is_never_written(fake: FakeLast9, job: Job) -> None:
-    """The refresh token copied into `attributes` reaches Last9 as asked, but nothing the action
+    """The refresh token copied into `attributes` is refused, never sent, and nothing the action
     writes holds it (the session's watch checks every run; this checks this one on its own)."""
     refresh = fake.mint("refresh", ttl=None)
     inputs = {
@@ -69,8 +69,9 @@ def test_a_token_pasted_into_attributes_is_never_written(fake: FakeLast9, job: J
         "auto-stop": "true",
     }
     result = job.run(inputs)
-    assert result.returncode == 0, result.log
-    assert fake.events()[0]["attributes"]["copied"] == refresh
+    assert result.returncode == 1, result.log
+    assert result.titles() == ["Last9: invalid attributes"]
+    assert fake.received == []
     run, texts = WATCH.captures[-1]
     assert run == current_test()
     watch = Watch()
