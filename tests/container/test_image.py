@@ -16,7 +16,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import ssl
+import subprocess
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,10 +33,11 @@ from tests.container.docker_run import (
     make_runner_dirs,
     make_tls_files,
     run_like_runner,
+    runner_command,
 )
 from tests.container.engine import Engine, NoEngine, select_engine
 from tests.container.podman import ContainerUnavailable, ImageBuildError
-from tests.fake_last9 import FakeLast9
+from tests.fake_last9 import FakeLast9, Fault
 from tests.runner import (
     OBSERVERS,
     RELEASE_EVENT,
@@ -208,6 +212,53 @@ def test_post_entrypoint_without_auto_stop_sends_nothing(job: Job, bridge_fake: 
     post = job.step(inputs_for(bridge_fake), post=True)
     assert post.returncode == 0, post.log
     assert bridge_fake.fake.received == []
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="DESIGN.md 9 and 11: the main step must save the auto-stop state before the start is "
+    "sent and end within 2 s of SIGINT with its state written; src/ arms only after a success",
+)
+def test_cancel_while_the_start_is_in_flight_still_sends_the_stop(
+    job: Job, bridge_fake: BridgeFake
+) -> None:
+    """A job cancelled while its start may be landing: the post step still sends the stop."""
+    fake = bridge_fake.fake
+    fake.script("event", Fault(delay=120, close=True))  # the start's PUT hangs
+    inputs = inputs_for(bridge_fake, auto_stop="true", outcome="cancelled", timeout="120")
+    dirs = make_runner_dirs(job.temp, job.workspace, event=RELEASE_EVENT)
+    engine, name = job.image.engine, "last9-cancelled-start"
+    args, env = runner_command(
+        engine,
+        job.image.tag,
+        dirs,
+        {**action_defaults(), **inputs},
+        {**RUNNER_ENV, **job.env},
+        name=name,
+    )
+    try:
+        with subprocess.Popen(
+            args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        ) as cli:
+            deadline = time.monotonic() + 120  # a guard against hanging, not a measurement
+            while not any(r.method == "PUT" for r in fake.received):
+                assert cli.poll() is None, "the step ended before sending its start"
+                assert time.monotonic() < deadline, "the start never reached the fake"
+                time.sleep(0.05)
+            cli.send_signal(signal.SIGINT)  # the runner's cancel: SIGINT to the docker CLI
+            try:
+                out, err = cli.communicate(timeout=60)
+            except subprocess.TimeoutExpired:
+                cli.kill()
+                out, err = cli.communicate()
+    finally:
+        engine.run("rm", "-f", name)
+    state = read_file_command(dirs.state)
+    assert state.get("auto_stop") == "true", out + err
+    post = job.step(inputs, {f"STATE_{k}": v for k, v in state.items()}, post=True)
+    assert post.returncode == 0, post.log
+    assert [e["event_state"] for e in fake.events()] == ["stop"]
+    assert fake.events()[0]["attributes"]["outcome"] == "cancelled"
 
 
 def test_host_loopback_is_out_of_reach(job: Job) -> None:
