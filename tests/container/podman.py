@@ -1,67 +1,36 @@
-"""Build the action's image with podman and run it exactly the way the GitHub runner runs it.
+"""podman on a machine without a Docker engine or a registry: set-up, builds, sizes.
 
 There is no Docker engine and no registry on these machines: ``scripts/container-env`` sets up
 podman, its settings and a stand-in base image (a debootstrapped Debian bookworm with python3, in
-place of ``python:3.12-slim``). This module wraps that for the container tests:
+place of ``python:3.12-slim``). This module wraps that:
 
 - :func:`ensure_environment` runs the script and returns the environment podman needs;
-- :func:`build_image` builds the real ``Dockerfile`` on the stand-in base;
-- :func:`make_runner_dirs` lays out the runner's temp folders (home, event, file commands);
-- :func:`run_like_runner` runs the image with the runner's ``docker run`` arguments.
+- :func:`build_image` builds the real ``Dockerfile`` on the stand-in base (the benchmark uses it);
+- :func:`image_size` reads an image's size.
 
-How the runner runs a Docker action (actions/runner, ``ContainerActionHandler.RunAsync`` and
-``DockerCommandManager.DockerRun``)::
-
-    docker run --name <image>_<6 hex> --label <runner> --workdir /github/workspace --rm
-        -e NAME ...                      # every variable by name only; values in docker's env
-        -e GITHUB_ACTIONS=true -e CI=true
-        [--entrypoint "<entrypoint or post-entrypoint>"] [--network github_network_<id>]
-        -v "/var/run/docker.sock":"/var/run/docker.sock"
-        -v "<temp>/_github_home":"/github/home"
-        -v "<temp>/_github_workflow":"/github/workflow"
-        -v "<temp>/_runner_file_commands":"/github/file_commands"
-        -v "<workspace>":"/github/workspace"
-        <image> [args]
-
-Inputs become ``INPUT_<name with spaces as _, upper-cased>`` (hyphens kept); host paths in
-values are translated to their ``/github/...`` mount points. Differences here, on purpose:
-``--network=host`` instead of the job's bridge network (so the container reaches a fake Last9
-on the host's loopback), no docker.sock mount, no ``--name``/``--label``, and only the variables
-listed in :func:`run_like_runner` plus the caller's (the runner also passes ``RUNNER_*``,
-``ACTIONS_RUNTIME_*`` and the rest of the ``GITHUB_*`` context).
+Choosing between this and a real Docker engine is ``tests/container/engine.py``'s job; running
+the image the way the runner does is ``tests/container/docker_run.py``'s.
 """
 
 from __future__ import annotations
 
 import functools
-import json
 import os
 import shlex
 import shutil
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from types import MappingProxyType
-
-from tests.runner import read_file_command
 
 __all__ = [
     "STANDIN_BASE",
     "ContainerUnavailable",
     "ImageBuildError",
-    "RunnerDirs",
     "build_image",
     "ensure_environment",
     "image_size",
-    "input_env_name",
-    "make_runner_dirs",
-    "read_file_command",
-    "run_like_runner",
-    "runner_command",
 ]
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -74,14 +43,6 @@ STANDIN_BASE = "localhost/last9-standin-base:bookworm"
 _SETUP_TIMEOUT = 1200.0
 _PODMAN_TIMEOUT = 120.0
 _BUILD_TIMEOUT = 900.0
-
-# Where the runner mounts its folders in the container.
-HOME_MOUNT = "/github/home"
-WORKFLOW_MOUNT = "/github/workflow"
-FILE_COMMANDS_MOUNT = "/github/file_commands"
-WORKSPACE_MOUNT = "/github/workspace"
-
-_NO_ENV: Mapping[str, str] = MappingProxyType({})
 
 
 class ContainerUnavailable(RuntimeError):  # noqa: N818  (the name the tests use)
@@ -251,171 +212,3 @@ def _text(data: str | bytes | None) -> str:
     if data is None:
         return ""
     return data if isinstance(data, str) else data.decode(errors="replace")
-
-
-# --- the runner's folders ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RunnerDirs:
-    """The runner's temp layout on the host, and the file-command files of one step."""
-
-    root: Path
-    home: Path  # <temp>/_github_home             -> /github/home
-    workflow: Path  # <temp>/_github_workflow     -> /github/workflow
-    file_commands: Path  # <temp>/_runner_file_commands -> /github/file_commands
-    workspace: Path  # the checkout               -> /github/workspace
-    event_path: Path  # workflow/event.json
-    output: Path  # file_commands/set_output_<uuid>
-    state: Path  # file_commands/save_state_<uuid>
-    env: Path  # file_commands/set_env_<uuid>
-    step_summary: Path  # file_commands/step_summary_<uuid>
-
-    def container_path(self, host_path: Path) -> str:
-        """Where a host path under one of the mounts appears in the container."""
-        for host_dir, mount in (
-            (self.home, HOME_MOUNT),
-            (self.workflow, WORKFLOW_MOUNT),
-            (self.file_commands, FILE_COMMANDS_MOUNT),
-            (self.workspace, WORKSPACE_MOUNT),
-        ):
-            if host_path == host_dir:
-                return mount
-            if host_path.is_relative_to(host_dir):
-                return f"{mount}/{host_path.relative_to(host_dir).as_posix()}"
-        raise ValueError(f"{host_path} is not under a folder mounted in the container")
-
-    def runner_env(self) -> dict[str, str]:
-        """The runner-provided variables for one step, with container paths."""
-        return {
-            "HOME": HOME_MOUNT,
-            "GITHUB_OUTPUT": self.container_path(self.output),
-            "GITHUB_STATE": self.container_path(self.state),
-            "GITHUB_ENV": self.container_path(self.env),
-            "GITHUB_STEP_SUMMARY": self.container_path(self.step_summary),
-            "GITHUB_EVENT_PATH": self.container_path(self.event_path),
-            "GITHUB_WORKSPACE": WORKSPACE_MOUNT,
-        }
-
-
-def make_runner_dirs(tmp: Path, *, event: Mapping[str, object] | None = None) -> RunnerDirs:
-    """Create the runner's temp layout under ``tmp`` (e.g. pytest's ``tmp_path``).
-
-    ``_github_home/``, ``_github_workflow/event.json`` (``event``, default ``{}``),
-    ``_runner_file_commands/`` with empty ``set_output_``, ``save_state_``, ``set_env_`` and
-    ``step_summary_`` files sharing one uuid (the runner makes new ones for every step), and
-    ``workspace/``.
-    """
-    home = tmp / "_github_home"
-    workflow = tmp / "_github_workflow"
-    file_commands = tmp / "_runner_file_commands"
-    workspace = tmp / "workspace"
-    for folder in (home, workflow, file_commands, workspace):
-        folder.mkdir(parents=True, exist_ok=True)
-    event_path = workflow / "event.json"
-    event_path.write_text(json.dumps(dict(event or {})), encoding="utf-8")
-    step = uuid.uuid4()
-    files = {
-        prefix: file_commands / f"{prefix}_{step}"
-        for prefix in ("set_output", "save_state", "set_env", "step_summary")
-    }
-    for path in files.values():
-        path.touch()
-    return RunnerDirs(
-        root=tmp,
-        home=home,
-        workflow=workflow,
-        file_commands=file_commands,
-        workspace=workspace,
-        event_path=event_path,
-        output=files["set_output"],
-        state=files["save_state"],
-        env=files["set_env"],
-        step_summary=files["step_summary"],
-    )
-
-
-# --- running like the runner -------------------------------------------------------------------
-
-
-def input_env_name(name: str) -> str:
-    """``refresh-token`` -> ``INPUT_REFRESH-TOKEN``: the runner's rule (spaces become ``_``)."""
-    return f"INPUT_{name.replace(' ', '_').upper()}"
-
-
-def runner_command(
-    tag: str,
-    dirs: RunnerDirs,
-    inputs: Mapping[str, str],
-    env: Mapping[str, str] = _NO_ENV,
-    *,
-    entrypoint: str | None = None,
-    podman_env: Mapping[str, str],
-) -> tuple[list[str], dict[str, str]]:
-    """The ``podman run`` argv and process environment :func:`run_like_runner` uses.
-
-    As the runner does, inputs and the caller's variables go as ``-e NAME`` with the value in
-    podman's own environment (values never appear in argv, hyphenated names work). A name that
-    podman's own environment already has (``PATH``, ``HOME``...) goes as ``-e NAME=value``
-    instead, so that podman itself keeps running with its own.
-    """
-    process_env = _process_env(podman_env)
-    container_env: dict[str, str] = {input_env_name(k): v for k, v in inputs.items()}
-    container_env.update(dirs.runner_env())
-    container_env.update(env)
-
-    podman = shutil.which("podman") or "podman"  # argv can be shown without podman installed
-    args = [podman, "run", "--rm", "--network=host", "--workdir", WORKSPACE_MOUNT]
-    by_name: dict[str, str] = {}
-    for name, value in container_env.items():
-        if "=" in name or not name:
-            raise ValueError(f"not a valid environment variable name: {name!r}")
-        if name in process_env:
-            args += ["-e", f"{name}={value}"]
-        else:
-            args += ["-e", name]
-            by_name[name] = value
-    args += ["-e", "GITHUB_ACTIONS=true"]
-    if "CI" not in container_env:
-        args += ["-e", "CI=true"]
-    if entrypoint is not None:
-        args += ["--entrypoint", entrypoint]
-    for host_dir, mount in (
-        (dirs.home, HOME_MOUNT),
-        (dirs.workflow, WORKFLOW_MOUNT),
-        (dirs.file_commands, FILE_COMMANDS_MOUNT),
-        (dirs.workspace, WORKSPACE_MOUNT),
-    ):
-        args += ["-v", f"{host_dir}:{mount}"]
-    args.append(tag)
-    return args, {**process_env, **by_name}
-
-
-def run_like_runner(
-    tag: str,
-    dirs: RunnerDirs,
-    inputs: Mapping[str, str],
-    env: Mapping[str, str] = _NO_ENV,
-    *,
-    entrypoint: str | None = None,
-    podman_env: Mapping[str, str],
-    timeout: float = _PODMAN_TIMEOUT,
-) -> subprocess.CompletedProcess[str]:
-    """Run ``tag`` as the GitHub runner runs a Docker action's step; never raises on exit codes.
-
-    ``inputs`` are the step's ``with:`` (action.yml names, e.g. ``refresh-token``), ``env`` more
-    variables (``GITHUB_REPOSITORY``, ``STATE_...`` for a post step...; they override the
-    runner's), ``entrypoint`` the ``--entrypoint`` (e.g. ``/action/post.py`` for the post step).
-    Read the results from ``dirs.output`` etc. with :func:`read_file_command`.
-    """
-    args, process_env = runner_command(
-        tag, dirs, inputs, env, entrypoint=entrypoint, podman_env=podman_env
-    )
-    return subprocess.run(
-        args,
-        capture_output=True,
-        text=True,
-        env=process_env,
-        timeout=timeout,
-        check=False,
-    )
