@@ -214,11 +214,6 @@ def test_post_entrypoint_without_auto_stop_sends_nothing(job: Job, bridge_fake: 
     assert bridge_fake.fake.received == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="DESIGN.md 9 and 11: the main step must save the auto-stop state before the start is "
-    "sent and end within 2 s of SIGINT with its state written; src/ arms only after a success",
-)
 def test_cancel_while_the_start_is_in_flight_still_sends_the_stop(
     job: Job, bridge_fake: BridgeFake
 ) -> None:
@@ -255,6 +250,9 @@ def test_cancel_while_the_start_is_in_flight_still_sends_the_stop(
         engine.run("rm", "-f", name)
     state = read_file_command(dirs.state)
     assert state.get("auto_stop") == "true", out + err
+    assert state.get("services") == '["shop"]', "the start was in flight: it may have landed"
+    assert "Last9%3A cancelled" in out, out + err
+    assert "Traceback" not in out + err
     post = job.step(inputs, {f"STATE_{k}": v for k, v in state.items()}, post=True)
     assert post.returncode == 0, post.log
     assert [e["event_state"] for e in fake.events()] == ["stop"]
