@@ -204,7 +204,7 @@ def test_without_a_refresh_token_a_401_is_final() -> None:
 @pytest.mark.parametrize("exp", [math.inf, math.nan, -1.0, 1e300, "soon", None])
 def test_an_expiry_that_is_not_a_date_is_unknown(exp: object) -> None:
     """`exp` of inf, NaN, negative, year 10^292, a string or missing: no expiry is trusted."""
-    claims = {"type": "access", "scopes": ["write"]}
+    claims: dict[str, object] = {"type": "access", "scopes": ["write"]}
     if exp is not None:
         claims["exp"] = exp
     assert Token.of(jwt.encode(claims, KEY, algorithm="HS256")).expires_at is None
