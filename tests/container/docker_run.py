@@ -24,7 +24,7 @@ workspace are given here as *host* paths, as the runner has them, and translated
 
 Without ``--network`` the container is on the engine's default bridge, as on a runner for a job
 without services: the host's loopback is out of reach, so a fake Last9 for the container listens
-on the bridge's gateway address, over TLS (see :func:`make_tls_files`).
+on the bridge's gateway address, over TLS (see ``tests/certs.py``).
 
 Differences, on purpose: no ``--label``; the docker.sock mount only when the socket exists; and
 through podman's Docker API (podman 4.3, bug #18889: ``docker run --rm`` exits 0 whatever the
@@ -34,8 +34,6 @@ container returned) the container runs without ``--rm`` and its exit code is rea
 
 from __future__ import annotations
 
-import datetime
-import ipaddress
 import json
 import secrets
 import subprocess
@@ -54,7 +52,6 @@ __all__ = [
     "build",
     "input_env_name",
     "make_runner_dirs",
-    "make_tls_files",
     "run_like_runner",
     "runner_command",
     "translate_path",
@@ -299,49 +296,3 @@ def run_like_runner(
     finally:
         if not engine.reliable_rm:
             engine.run("rm", "-f", name)
-
-
-# --- TLS for a fake Last9 on the bridge --------------------------------------------------------
-
-
-def make_tls_files(folder: Path, address: str) -> tuple[Path, Path]:
-    """A throwaway certificate for ``address`` (an IP or a host name): ``(cert.pem, key.pem)``.
-
-    Self-signed and a CA itself, so the same file is the server's chain and the bundle the
-    action trusts (``REQUESTS_CA_BUNDLE``).
-    """
-    from cryptography import x509  # noqa: PLC0415  (a dev dependency, only these tests need it)
-    from cryptography.hazmat.primitives import hashes, serialization  # noqa: PLC0415
-    from cryptography.hazmat.primitives.asymmetric import ec  # noqa: PLC0415
-    from cryptography.x509.oid import NameOID  # noqa: PLC0415
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, address)])
-    try:
-        alt: x509.GeneralName = x509.IPAddress(ipaddress.ip_address(address))
-    except ValueError:
-        alt = x509.DNSName(address)
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([alt]), critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path = folder / "fake-last9-ca.pem"
-    key_path = folder / "fake-last9-key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_path, key_path

@@ -27,11 +27,11 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from tests.certs import make_tls_files
 from tests.container.docker_run import (
     RunnerDirs,
     build,
     make_runner_dirs,
-    make_tls_files,
     run_like_runner,
     runner_command,
 )
