@@ -7,18 +7,16 @@ command line.
 
 from __future__ import annotations
 
-import json
 import time
-import traceback
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
 from last9_change_event.context import Context
 from last9_change_event.conversation import Tracker, converse
-from last9_change_event.errors import ActionError, InternalError, MissingTokenError
+from last9_change_event.errors import ActionError, MissingTokenError
 from last9_change_event.inputs import SECRET_INPUTS, Inputs, fail_on_of, parse_inputs
 from last9_change_event.plan import Plan, make_plan
-from last9_change_event.report import Ending, Result, arm, report
+from last9_change_event.report import Ending, Result, arm, internal, report, show
 from last9_change_event.retry import Deadline, RetryPolicy
 from last9_change_event.tokens import AuthFlow, Token
 from last9_change_event.workflow import Reporter
@@ -56,7 +54,7 @@ def run(
         )
         ending.token = _check(inputs, auth, reporter)
         plan = ending.plan = make_plan(inputs, context, datetime.fromtimestamp(int(clock()), UTC))
-        _show(reporter, inputs, plan)
+        show(reporter, inputs, plan)
         ending.armed = arm(reporter, inputs, plan)
         if inputs.dry_run:
             ending.status = "dry-run"
@@ -74,7 +72,7 @@ def run(
     except ActionError as error:
         ending.error = error
     except Exception as error:  # noqa: BLE001 - the boundary: a bug still ends as a report
-        ending.error = _internal(error, debug=context.debug, reporter=reporter)
+        ending.error = internal(error, debug=context.debug, reporter=reporter)
     return report(reporter, ending)
 
 
@@ -113,17 +111,6 @@ def _check(inputs: Inputs, auth: AuthFlow, reporter: Reporter) -> Token | None:
     return given
 
 
-def _show(reporter: Reporter, inputs: Inputs, plan: Plan) -> None:
-    what = f"{inputs.event_state} event `{inputs.event_name}`"
-    if inputs.dry_run:
-        reporter.info(f"Dry run: the {what} is not sent.")
-    else:
-        reporter.info(f"Sending the {what} to {inputs.api_url} (organization {inputs.org}).")
-    with reporter.group("Change event payload"):
-        for payload in plan.payloads:
-            reporter.info(json.dumps(payload, indent=2, ensure_ascii=False))
-
-
 def _send(
     *,
     inputs: Inputs,
@@ -159,14 +146,3 @@ def _send(
         + (f" for deployment {plan.deployment_id}." if plan.deployment_id else ".")
     )
     return token
-
-
-def _internal(error: Exception, *, debug: bool, reporter: Reporter) -> InternalError:
-    if debug:
-        reporter.info("".join(traceback.format_exception(error)))
-    return InternalError(
-        f"An unexpected {type(error).__name__} stopped the step; nothing in the workflow "
-        "needs to change.",
-        remedy="Re-run the job; if it happens again, report it with the step's debug log "
-        "(re-run with debug logging on).",
-    )

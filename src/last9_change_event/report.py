@@ -9,12 +9,19 @@ failed) and decides the exit code by ``fail-on``.
 from __future__ import annotations
 
 import json
+import traceback
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from last9_change_event import context as ctx
-from last9_change_event.errors import ActionError, FailOn, MissingTokenError, fails_step
+from last9_change_event.errors import (
+    ActionError,
+    FailOn,
+    InternalError,
+    MissingTokenError,
+    fails_step,
+)
 from last9_change_event.inputs import Inputs
 from last9_change_event.plan import Plan
 from last9_change_event.summary import render
@@ -120,3 +127,28 @@ def _rfc3339(epoch: int | None) -> str | None:
         return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="seconds")
     except (OverflowError, OSError, ValueError):
         return None
+
+
+def show(reporter: Reporter, inputs: Inputs, plan: Plan) -> None:
+    """Say what is about to be sent (or not, in a dry run), and show each payload."""
+    what = f"{inputs.event_state} event `{inputs.event_name}`"
+    if inputs.dry_run:
+        reporter.info(f"Dry run: the {what} is not sent.")
+    else:
+        reporter.info(f"Sending the {what} to {inputs.api_url} (organization {inputs.org}).")
+    with reporter.group("Change event payload"):
+        for payload in plan.payloads:
+            reporter.info(json.dumps(payload, indent=2, ensure_ascii=False))
+
+
+def internal(error: Exception, *, debug: bool, reporter: Reporter) -> InternalError:
+    """An unexpected exception as an error the step can report; its traceback only when
+    debugging, through the reporter (which redacts it)."""
+    if debug:
+        reporter.info("".join(traceback.format_exception(error)))
+    return InternalError(
+        f"An unexpected {type(error).__name__} stopped the step; nothing in the workflow "
+        "needs to change.",
+        remedy="Re-run the job; if it happens again, report it with the step's debug log "
+        "(re-run with debug logging on).",
+    )
