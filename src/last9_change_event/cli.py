@@ -268,8 +268,7 @@ def _auto_state(
             return Result(0, {"status": "skipped"})
         error = InputError(
             "event-state",
-            "`auto` reads the state of a GitHub `deployment_status` event, and this run has "
-            "none.",
+            "`auto` reads the state of a GitHub `deployment_status` event, and this run has none.",
             remedy="Pass `start` or `stop` instead of `auto`.",
         )
         return report(reporter, Ending(fail_on=fail_on_of(raw), error=error))
@@ -334,4 +333,3 @@ def _crash(error: Exception, secrets: Sequence[str], *, stream: TextIO | None = 
     out = stream or sys.stderr
     out.write(scrub(f"error: Last9: internal error: {text}", secrets))
     out.flush()
-

@@ -231,9 +231,7 @@ def send_parser() -> Parser:
         metavar="TIME",
         help="RFC 3339 time of the event, with an offset (default: now)",
     )
-    parser.add_argument(
-        "--fail-on", action=_Once, metavar="any|config|never", help=FAIL_ON_SEND
-    )
+    parser.add_argument("--fail-on", action=_Once, metavar="any|config|never", help=FAIL_ON_SEND)
     parser.add_argument(
         "--output",
         action=_Once,
@@ -262,9 +260,7 @@ def wrap_parser() -> Parser:
         allow_abbrev=False,
     )
     _common(parser)
-    parser.add_argument(
-        "--fail-on", action=_Once, metavar="any|config|never", help=FAIL_ON_WRAP
-    )
+    parser.add_argument("--fail-on", action=_Once, metavar="any|config|never", help=FAIL_ON_WRAP)
     _not_flags(parser)
     return parser
 

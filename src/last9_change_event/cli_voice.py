@@ -29,7 +29,7 @@ RENAMED: Mapping[str, str] = {"github-attributes": "ci-attributes"}
 ACTION_ONLY = frozenset({"refresh-token", "access-token", "auto-stop"})
 
 NO_TOKEN_TITLE = "Last9: no token"  # noqa: S105 - a title, not a secret
-NO_TOKEN_TEXT = (  # noqa: S105 - the remedy for a missing token, not a token
+MISSING_TEXT = (
     "Neither LAST9_REFRESH_TOKEN nor LAST9_ACCESS_TOKEN is set, so nothing can be sent. "
     "Export the write pair's refresh token (Last9 → Settings → API Access) as "
     "LAST9_REFRESH_TOKEN, from your CI's secret or masked variable; pipelines for forks' merge "
@@ -105,7 +105,7 @@ class _CliVoice(Reporter):
 def _message(title: str, message: str) -> str:
     if title == NO_TOKEN_TITLE:
         at = message.find(" (not failing the step")
-        return to_cli(NO_TOKEN_TEXT + (message[at:] if at != -1 else ""))
+        return to_cli(MISSING_TEXT + (message[at:] if at != -1 else ""))
     return to_cli(message)
 
 

@@ -113,9 +113,7 @@ def read_context(
     """
     event = load_event(env.get("GITHUB_EVENT_PATH")) if with_event else None
     return Context(
-        ci=ci.detect(
-            env, event=event, git=git, workflow_dispatch_inputs=workflow_dispatch_inputs
-        ),
+        ci=ci.detect(env, event=event, git=git, workflow_dispatch_inputs=workflow_dispatch_inputs),
         exported_id=env.get(ID_VARIABLE) or None,
         exported_started_at=finite(env.get(STARTED_AT_VARIABLE)),
         armed=Armed(
