@@ -87,16 +87,18 @@ def _send(argv: list[str], env: Mapping[str, str]) -> int:
 
 def _wrap(argv: list[str], env: Mapping[str, str]) -> int:
     """Start, run the command after ``--``, stop; the command's exit code."""
-    if "--" not in argv or argv.index("--") == len(argv) - 1:
-        raise UsageError("wrap needs the command after `--`: wrap [flags] -- COMMAND [ARGS...]")
-    split = argv.index("--")
+    split = argv.index("--") if "--" in argv else len(argv)
     flags, command = argv[:split], argv[split + 1 :]
     try:
         args = wrap_parser().parse_args(flags)
     except UsageError as error:
+        if not command:
+            raise
         secrets = [env.get(name, "") for name in ENV_INPUTS.values()]
         _usage_error(f"{error}; running the command without change events", secrets)
         return run_wrapped(command, before=lambda: None, after=lambda _: None)
+    if not command:
+        raise UsageError("wrap needs the command after `--`: wrap [flags] -- COMMAND [ARGS...]")
     reporter = _reporter(env, out=sys.stderr)
     wrapper = _Wrapper(vars(args), env, reporter)
     wrapper.start()
@@ -219,10 +221,11 @@ def merge_attributes(
 
 
 def _reporter(env: Mapping[str, str], *, out: TextIO) -> Reporter:
-    """Workflow commands in a GitHub ``run:`` step (as the action writes them), else plain text."""
+    """Workflow commands in a GitHub ``run:`` step (as the action writes them), else plain text;
+    the log on stderr, the result on ``out``."""
     if env.get("GITHUB_ACTIONS") == "true":
         files = {name: env.get(f"GITHUB_{name}", "") for name in FILE_COMMANDS}
-        return CliGitHubReporter(files, out=out)
+        return CliGitHubReporter(files, result_out=out)
     return CliConsoleReporter(out=out, err=sys.stderr)
 
 

@@ -11,7 +11,10 @@ tracebacks, which echo what was typed.
 from __future__ import annotations
 
 import re
+import secrets
+import sys
 from collections.abc import Iterable, Mapping
+from typing import TextIO
 
 from last9_change_event.inputs import SPECS
 from last9_change_event.workflow import ConsoleReporter, GitHubReporter, Reporter
@@ -83,9 +86,9 @@ def title_to_cli(title: str) -> str:
     return f"{match.group(1)}{flag(match.group(2))}" if match else title
 
 
-def scrub(text: str, secrets: Iterable[str] = ()) -> str:
-    """``text`` without anything shaped like a token, nor any of ``secrets``."""
-    for secret in sorted((s for s in secrets if len(s) >= 8), key=len, reverse=True):
+def scrub(text: str, known: Iterable[str] = ()) -> str:
+    """``text`` without anything shaped like a token, nor any of the ``known`` secrets."""
+    for secret in sorted((s for s in known if len(s) >= 8), key=len, reverse=True):
         text = text.replace(secret, "***")
     return JWT.sub("***", text)
 
@@ -114,4 +117,21 @@ class CliConsoleReporter(_CliVoice, ConsoleReporter):
 
 
 class CliGitHubReporter(_CliVoice, GitHubReporter):
-    """The command line in a GitHub ``run:`` step: workflow commands as the action writes them."""
+    """The command line in a GitHub ``run:`` step: workflow commands as the action writes them,
+    on stderr (the runner reads them there too), so that stdout holds the result alone."""
+
+    def __init__(self, files: Mapping[str, str], result_out: TextIO | None = None) -> None:
+        super().__init__(files, out=sys.stderr)
+        self.result_out = result_out or sys.stdout
+
+    def info(self, message: str) -> None:
+        """A log line, on stderr like the workflow commands."""
+        GitHubReporter.result(self, message)
+
+    def result(self, text: str) -> None:
+        """The result on stdout, with workflow commands paused around it if it could hold one."""
+        text = self.redact(text)
+        if "::" in text or "##[" in text:
+            resume = secrets.token_hex(16)
+            text = f"::stop-commands::{resume}\n{text}\n::{resume}::"
+        self._write(self.result_out, text)
