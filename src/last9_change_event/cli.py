@@ -1,112 +1,338 @@
-"""The command line: the same action, from any CI or a laptop.
+"""The command line: the action from any CI or a laptop, and ``wrap`` around a deploy.
 
-Flags mirror the action's inputs (``--event-name`` for ``event-name``); tokens come only from the
-environment (``LAST9_REFRESH_TOKEN``, ``LAST9_ACCESS_TOKEN``), never from flags, which shells
-keep in their history. ``LAST9_ORG`` and ``LAST9_API_URL`` stand in for ``--org`` and
-``--api-url``. The outcome is printed on stdout as one JSON object (without any token).
+``last9-change-event [start|stop|auto] [flags]`` sends one event and prints the result on stdout
+(``--output json`` or ``text``); ``last9-change-event wrap [flags] -- COMMAND`` sends a start,
+runs the command and sends the stop with its outcome, duration and exit code, exiting with the
+command's exit code and printing nothing on stdout. Flags are parsed in ``cli_args``; errors are
+worded for the command line by ``cli_voice``; the events go through the action's own ``run``.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
+import shlex
+import sys
+import time
+import traceback
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TextIO
 
-from last9_change_event import __version__
-from last9_change_event.edge import Signals, environment, read_context, retry_policy
-from last9_change_event.inputs import DEFAULTS, SPECS
+from last9_change_event import ci
+from last9_change_event.cli_args import UsageError, send_parser, wrap_parser
+from last9_change_event.cli_voice import (
+    ENV_INPUTS,
+    CliConsoleReporter,
+    CliGitHubReporter,
+    scrub,
+)
+from last9_change_event.context import ID_VARIABLE, STARTED_AT_VARIABLE, Context
+from last9_change_event.edge import (
+    Signals,
+    environment,
+    load_event,
+    read_context,
+    retry_policy,
+)
+from last9_change_event.errors import InputError
+from last9_change_event.inputs import DEFAULTS, SPECS, fail_on_of, parse_attributes
 from last9_change_event.main import run
-from last9_change_event.workflow import FILE_COMMANDS, ConsoleReporter, GitHubReporter, Reporter
+from last9_change_event.report import Ending, Result, report
+from last9_change_event.workflow import FILE_COMMANDS, Reporter
+from last9_change_event.wrap import Finished, run_wrapped
 
-#: Inputs read from the environment instead of flags.
-ENV_INPUTS: Mapping[str, str] = {
-    "refresh-token": "LAST9_REFRESH_TOKEN",
-    "access-token": "LAST9_ACCESS_TOKEN",
-    "org": "LAST9_ORG",
-    "api-url": "LAST9_API_URL",
-}
-_FLAGS_ONLY_IN_ACTION = frozenset({"refresh-token", "access-token", "auto-stop"})
-
-
-class _RefuseToken(argparse.Action):
-    """A token given as a flag: refused, without echoing it."""
-
-    def __call__(
-        self,
-        parser: argparse.ArgumentParser,
-        namespace: argparse.Namespace,  # noqa: ARG002 - argparse's signature
-        values: object,  # noqa: ARG002 - never echoed
-        option_string: str | None = None,
-    ) -> None:
-        variable = ENV_INPUTS[self.dest.replace("_", "-")]
-        parser.error(
-            f"{option_string} is not accepted: pass the token in the {variable} environment "
-            "variable, since shells keep flags in their history."
-        )
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """One flag per input, except the tokens (environment only) and ``auto-stop`` (runner only)."""
-    parser = argparse.ArgumentParser(
-        prog="last9-change-event",
-        description="Send a Last9 change event (a deployment marker). Tokens are read from "
-        "LAST9_REFRESH_TOKEN and/or LAST9_ACCESS_TOKEN.",
-        allow_abbrev=False,
-    )
-    for name in ("refresh-token", "access-token"):
-        parser.add_argument(f"--{name}", action=_RefuseToken, help=argparse.SUPPRESS)
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    parser.add_argument(
-        "state", nargs="?", choices=("start", "stop"), help="the event state (or --event-state)"
-    )
-    for spec in SPECS:
-        if spec.name in _FLAGS_ONLY_IN_ACTION:
-            continue
-        default = f" (default: {spec.default})" if spec.default else ""
-        env = f" (env: {ENV_INPUTS[spec.name]})" if spec.name in ENV_INPUTS else ""
-        if spec.name == "dry-run":
-            parser.add_argument(
-                "--dry-run",
-                action="store_const",
-                const="true",
-                default="",
-                help="validate and print the payload, send nothing; needs no token",
-            )
-            continue
-        parser.add_argument(f"--{spec.name}", default="", metavar="VALUE", help=f"{default}{env}")
-    return parser
-
-
-def raw_inputs(args: argparse.Namespace, env: Mapping[str, str]) -> dict[str, str]:
-    """The inputs as the action would see them: flags, then ``LAST9_*`` variables, then defaults."""
-    raw: dict[str, str] = {}
-    for spec in SPECS:
-        value = getattr(args, spec.name.replace("-", "_"), "") or ""
-        if not value and spec.name in ENV_INPUTS:
-            value = env.get(ENV_INPUTS[spec.name], "")
-        raw[spec.name] = value or DEFAULTS[spec.name]
-    if args.state:
-        raw["event-state"] = args.state
-    return raw
+USAGE_EXIT = 2
+_FLAGLESS = frozenset({"refresh-token", "access-token", "auto-stop", "event-state"})
 
 
 def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> int:
-    """Run the action once from the command line; returns the exit code."""
+    """Run the command line once; returns the exit code."""
     env = environment() if env is None else env
-    args = build_parser().parse_args(argv)
-    reporter: Reporter = (
-        GitHubReporter({name: env.get(f"GITHUB_{name}", "") for name in FILE_COMMANDS})
-        if env.get("GITHUB_ACTIONS") == "true"
-        else ConsoleReporter()
-    )
-    raw = raw_inputs(args, env)
+    args = list(sys.argv[1:] if argv is None else argv)
+    secrets = [env.get(name, "") for name in ENV_INPUTS.values()]
+    try:
+        if args[:1] == ["wrap"]:
+            return _wrap(args[1:], env)
+        return _send(args, env)
+    except UsageError as error:
+        _usage_error(str(error), secrets)
+        return USAGE_EXIT
+    except Exception as error:  # noqa: BLE001 - the boundary: no traceback may show a token
+        _crash(error, secrets)
+        return 1
+
+
+def _send(argv: list[str], env: Mapping[str, str]) -> int:
+    """Send one event; its result on stdout."""
+    args = send_parser().parse_args(argv)
+    chosen = {value for value in (args.state, args.event_state) if value}
+    if len(chosen) > 1:
+        raise UsageError("the positional state and --event-state disagree; give one of them")
+    state = chosen.pop() if chosen else DEFAULTS["event-state"]
+    raw = raw_inputs(vars(args), env, state=state)
+    reporter = _reporter(env, out=sys.stdout)
+    context = _context(vars(args), env, raw)
+    if state == "auto":
+        resolved = _auto_state(context, raw, env, reporter)
+        if isinstance(resolved, Result):
+            return _finish(reporter, resolved, args.output)
+        raw = resolved
+    context = _with_start(context, raw, args.started_at)
     with Signals() as signals:
-        context = read_context(env, with_event=raw["github-attributes"].lower() != "false")
         result = run(raw, context, reporter, policy=retry_policy(env), cancelled=signals.received)
-    shown: dict[str, object] = {
-        name: value for name, value in result.outputs.items() if name != "access-token"
-    }
-    if "payload" in shown:
-        shown["payload"] = json.loads(str(shown["payload"]))
-    reporter.result(json.dumps(shown, indent=2, ensure_ascii=False))
+    return _finish(reporter, result, args.output, state=raw["event-state"])
+
+
+def _wrap(argv: list[str], env: Mapping[str, str]) -> int:
+    """Start, run the command after ``--``, stop; the command's exit code."""
+    split = argv.index("--") if "--" in argv else len(argv)
+    flags, command = argv[:split], argv[split + 1 :]
+    try:
+        args = wrap_parser().parse_args(flags)
+    except UsageError as error:
+        if not command:
+            raise
+        secrets = [env.get(name, "") for name in ENV_INPUTS.values()]
+        _usage_error(f"{error}; running the command without change events", secrets)
+        return run_wrapped(command, before=lambda: None, after=lambda _: None)
+    if not command:
+        raise UsageError("wrap needs the command after `--`: wrap [flags] -- COMMAND [ARGS...]")
+    reporter = _reporter(env, out=sys.stderr)
+    wrapper = _Wrapper(vars(args), env, reporter)
+    wrapper.start()
+    if wrapper.cancelled is not None:
+        # Cancelled while the start was being sent: the command is not started.
+        wrapper.stop(Finished(128 + wrapper.cancelled, "cancelled", 0.0, wrapper.cancelled))
+        return 128 + wrapper.cancelled
+    return run_wrapped(command, before=lambda: None, after=wrapper.stop)
+
+
+class _Wrapper:
+    """The start and the stop around a wrapped command; neither ever raises."""
+
+    def __init__(self, args: Mapping[str, Any], env: Mapping[str, str], reporter: Reporter) -> None:
+        self.args, self.env, self.reporter = args, env, reporter
+        self.cancelled: int | None = None
+        self.raw: dict[str, str] | None = None
+        self.context: Context | None = None
+        self.started: Result | None = None
+
+    def start(self) -> None:
+        """Send the start; a failure is reported, never raised."""
+        try:
+            self.raw = raw_inputs(self.args, self.env, state="start")
+            self.context = _context(self.args, self.env, self.raw)
+            with Signals() as signals:
+                self.started = run(
+                    self.raw,
+                    self.context,
+                    self.reporter,
+                    policy=retry_policy(self.env),
+                    cancelled=signals.received,
+                )
+            self.cancelled = signals.signum
+        except Exception as error:  # noqa: BLE001 - the command runs whatever happens here
+            _crash(error, self._secrets(), stream=sys.stderr)
+
+    def stop(self, finished: Finished) -> None:
+        """Send the stop of a start that may have landed; a failure is reported, never raised."""
+        started, raw, context = self.started, self.raw, self.context
+        if started is None or raw is None or context is None:
+            return
+        if "payload" not in started.outputs or started.outputs.get("status") == "skipped":
+            self.reporter.info("No stop is sent: the start could not be sent either.")
+            return
+        try:
+            now = float(int(time.time()))
+            stop = {
+                **raw,
+                "event-state": "stop",
+                "outcome": finished.outcome,
+                "deployment-id": started.outputs.get("deployment-id") or raw["deployment-id"],
+                "attributes": merge_attributes(
+                    (("exit_code", str(finished.exit_code)),),
+                    self.args.get("attributes"),
+                    self.args.get("attribute"),
+                ),
+            }
+            # The stop's duration is the command's own, measured around it (not the time the
+            # start took to reach Last9).
+            context = replace(
+                context, armed=replace(context.armed, started_at=now - finished.duration_seconds)
+            )
+            with Signals() as signals:
+                run(
+                    stop,
+                    context,
+                    self.reporter,
+                    policy=retry_policy(self.env),
+                    clock=lambda: now,
+                    cancelled=signals.received,
+                )
+        except Exception as error:  # noqa: BLE001 - the exit code is the command's regardless
+            _crash(error, self._secrets(), stream=sys.stderr)
+
+    def _secrets(self) -> list[str]:
+        return [self.env.get(name, "") for name in ENV_INPUTS.values()]
+
+
+def raw_inputs(args: Mapping[str, Any], env: Mapping[str, str], *, state: str) -> dict[str, str]:
+    """The inputs as the action would see them: flags, then ``LAST9_*`` variables, defaults."""
+    raw: dict[str, str] = {}
+    for spec in SPECS:
+        value = "" if spec.name in _FLAGLESS else args.get(spec.name.replace("-", "_"))
+        if spec.name == "github-attributes":
+            value = args.get("ci_attributes")
+        elif spec.name == "service-name":
+            value = "\n".join(args.get("service_name") or ())
+        elif spec.name == "attributes":
+            value = merge_attributes((), args.get("attributes"), args.get("attribute"))
+        elif spec.name == "dry-run":
+            value = "true" if args.get("dry_run") else ""
+        text = value if isinstance(value, str) else ""
+        if not text and spec.name in ENV_INPUTS:
+            text = env.get(ENV_INPUTS[spec.name], "")
+        raw[spec.name] = text or DEFAULTS[spec.name]
+    raw["event-state"] = state
+    return raw
+
+
+def merge_attributes(
+    first: Sequence[tuple[str, str]], text: str | None, pairs: Sequence[str] | None
+) -> str:
+    """``first``, then the ``--attributes`` text, then each ``--attribute``: one JSON object.
+
+    A text that does not parse is passed on unchanged, for the action to report it by name.
+    """
+    if not first and not pairs:
+        return text or ""
+    merged: dict[str, str | None] = dict(first)
+    if text and text.strip():
+        try:
+            merged.update(parse_attributes(text))
+        except InputError:
+            return text
+    for pair in pairs or ():
+        key, _, value = pair.partition("=")
+        merged[key.strip()] = value.strip() or None
+    return json.dumps(merged, ensure_ascii=False)
+
+
+def _reporter(env: Mapping[str, str], *, out: TextIO) -> Reporter:
+    """Workflow commands in a GitHub ``run:`` step (as the action writes them), else plain text;
+    the log on stderr, the result on ``out``."""
+    if env.get("GITHUB_ACTIONS") == "true":
+        files = {name: env.get(f"GITHUB_{name}", "") for name in FILE_COMMANDS}
+        return CliGitHubReporter(files, result_out=out)
+    return CliConsoleReporter(out=out, err=sys.stderr)
+
+
+def _context(args: Mapping[str, Any], env: Mapping[str, str], raw: Mapping[str, str]) -> Context:
+    """The CI's context; outside any CI, the git checkout in the current directory."""
+    wanted = raw["github-attributes"].strip().lower() != "false"
+    dispatch = bool(args.get("workflow_dispatch_inputs"))
+    context = read_context(env, with_event=wanted, workflow_dispatch_inputs=dispatch)
+    if wanted and context.ci.provider == "none":
+        facts = ci.read_git(Path.cwd())
+        if facts is not None:
+            context = read_context(env, with_event=wanted, git=facts)
+    return context
+
+
+def _with_start(context: Context, raw: Mapping[str, str], started_at: float | None) -> Context:
+    """The context with the deployment's start time, for a stop's ``duration_seconds``.
+
+    ``--started-at`` wins; else ``LAST9_DEPLOYMENT_STARTED_AT`` when it belongs to this
+    deployment (same ``LAST9_DEPLOYMENT_ID``, or neither side has an id).
+    """
+    if started_at is None and context.exported_started_at is not None:
+        own_id = raw.get("deployment-id", "").strip() or context.ci.deployment_id
+        if not own_id and not context.exported_id:
+            started_at = context.exported_started_at
+    if started_at is None:
+        return context
+    return replace(context, armed=replace(context.armed, started_at=started_at))
+
+
+def _auto_state(
+    context: Context, raw: dict[str, str], env: Mapping[str, str], reporter: Reporter
+) -> dict[str, str] | Result:
+    """``--event-state auto``: the state (and outcome) GitHub's ``deployment_status`` says."""
+    if context.ci.event_state is None:
+        event = load_event(env.get("GITHUB_EVENT_PATH")) or {}
+        status = event.get("deployment_status")
+        state = status.get("state") if isinstance(status, dict) else None
+        if env.get("GITHUB_EVENT_NAME") == "deployment_status" and isinstance(state, str):
+            reporter.info(
+                f"The deployment is {state}: neither a start nor a stop, so nothing is sent."
+            )
+            return Result(0, {"status": "skipped"})
+        error = InputError(
+            "event-state",
+            "`auto` reads the state of a GitHub `deployment_status` event, and this run has none.",
+            remedy="Pass `start` or `stop` instead of `auto`.",
+        )
+        return report(reporter, Ending(fail_on=fail_on_of(raw), error=error))
+    resolved = {**raw, "event-state": context.ci.event_state}
+    if context.ci.event_state == "stop" and not raw["outcome"] and context.ci.outcome:
+        resolved["outcome"] = context.ci.outcome
+    if not raw["deployment-id"]:
+        event = load_event(env.get("GITHUB_EVENT_PATH")) or {}
+        deployment = event.get("deployment")
+        number = deployment.get("id") if isinstance(deployment, dict) else None
+        if isinstance(number, int | str) and str(number).strip():
+            # The start and the stop come from two runs: GitHub's deployment id pairs them.
+            resolved["deployment-id"] = f"github-deployment-{number}"
+    return resolved
+
+
+def _finish(reporter: Reporter, result: Result, output: str | None, *, state: str = "") -> int:
+    """Print the result in the chosen format; the exit code."""
+    shown = {name: value for name, value in result.outputs.items() if not name.startswith("access")}
+    if state == "start" and shown.get("timestamp"):
+        shown["started-at"] = _epoch(shown["timestamp"])
+    if output == "text":
+        reporter.result(_text(shown))
+    else:
+        data: dict[str, object] = dict(shown)
+        if "payload" in data:
+            data["payload"] = json.loads(shown["payload"])
+        reporter.result(json.dumps(data, indent=2, ensure_ascii=False))
     return result.exit_code
+
+
+def _text(shown: Mapping[str, str]) -> str:
+    """``NAME=value`` lines a shell can ``eval`` and GitLab can read as a dotenv report."""
+    names = {
+        "status": "LAST9_STATUS",
+        "deployment-id": ID_VARIABLE,
+        "started-at": STARTED_AT_VARIABLE,
+        "timestamp": "LAST9_EVENT_TIMESTAMP",
+    }
+    return "\n".join(
+        f"{variable}={shlex.quote(shown[name])}"
+        for name, variable in names.items()
+        if shown.get(name)
+    )
+
+
+def _epoch(timestamp: str) -> str:
+    """An RFC 3339 time as seconds since the epoch, whole when it is."""
+    seconds = datetime.fromisoformat(timestamp).timestamp()
+    return str(int(seconds)) if seconds.is_integer() else f"{seconds:.3f}"
+
+
+def _usage_error(message: str, secrets: Sequence[str]) -> None:
+    sys.stderr.write(scrub(f"last9-change-event: error: {message}\n", secrets))
+    sys.stderr.write("Run `last9-change-event --help` (or `wrap --help`) for the flags.\n")
+    sys.stderr.flush()
+
+
+def _crash(error: Exception, secrets: Sequence[str], *, stream: TextIO | None = None) -> None:
+    """An unexpected exception: its traceback, with anything shaped like a token removed."""
+    text = "".join(traceback.format_exception(error))
+    out = stream or sys.stderr
+    out.write(scrub(f"error: Last9: internal error: {text}", secrets))
+    out.flush()

@@ -99,11 +99,21 @@ def wants_event(raw: Mapping[str, str]) -> bool:
     return raw.get("github-attributes", "").strip().lower() != "false"
 
 
-def read_context(env: Mapping[str, str], *, with_event: bool) -> Context:
-    """The run's context; the event payload is read only when its attributes are wanted."""
+def read_context(
+    env: Mapping[str, str],
+    *,
+    with_event: bool,
+    git: ci.GitFacts | None = None,
+    workflow_dispatch_inputs: bool = False,
+) -> Context:
+    """The run's context; the event payload is read only when its attributes are wanted.
+
+    ``git`` (the checkout's facts, from ``ci.read_git``) describes the run when no CI does;
+    ``workflow_dispatch_inputs`` adds a ``workflow_dispatch`` event's inputs as attributes.
+    """
     event = load_event(env.get("GITHUB_EVENT_PATH")) if with_event else None
     return Context(
-        ci=ci.detect(env, event=event),
+        ci=ci.detect(env, event=event, git=git, workflow_dispatch_inputs=workflow_dispatch_inputs),
         exported_id=env.get(ID_VARIABLE) or None,
         exported_started_at=finite(env.get(STARTED_AT_VARIABLE)),
         armed=Armed(
@@ -172,6 +182,11 @@ class Signals:
     def received(self) -> bool:
         """Whether a cancel signal came."""
         return self._received is not None
+
+    @property
+    def signum(self) -> int | None:
+        """The last cancel signal that came, if any."""
+        return self._received
 
     def _handle(self, signum: int, _frame: FrameType | None) -> None:
         self._received = signum
