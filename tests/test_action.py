@@ -375,3 +375,45 @@ def test_outage_follows_the_policy(
     assert result.titles(kind) == ["Last9: API unavailable"]
     assert result.outputs["status"] == "failed"
     assert fake.exchanges() == 5
+
+
+def _deployment_status(job: Job, state: str) -> None:
+    """Make ``job`` a run triggered by a `deployment_status` of deployment 4242."""
+    job.env["GITHUB_EVENT_NAME"] = "deployment_status"
+    job.event = {
+        "deployment_status": {"state": state, "environment": "production"},
+        "deployment": {"id": 4242, "environment": "production", "ref": "v1.2.3"},
+    }
+
+
+@pytest.mark.parametrize(
+    ("state", "event_state", "outcome"),
+    [("in_progress", "start", None), ("success", "stop", "success"), ("error", "stop", "error")],
+)
+def test_event_state_auto_follows_the_deployment_status(
+    fake: FakeLast9, job: Job, state: str, event_state: str, outcome: str | None
+) -> None:
+    """`event-state: auto` sends what the deployment status means, paired by deployment id."""
+    _deployment_status(job, state)
+    result = job.run(step_inputs(fake, event_state="auto"))
+    assert result.outputs["status"] == "sent", result.log
+    [event] = fake.events()
+    assert event["event_state"] == event_state
+    assert event["attributes"].get("outcome") == outcome
+    assert event["attributes"]["deployment_id"] == "github-deployment-4242"
+
+
+def test_event_state_auto_skips_a_waiting_deployment(fake: FakeLast9, job: Job) -> None:
+    """A `pending` deployment is neither start nor stop: nothing is sent, `status: skipped`."""
+    _deployment_status(job, "pending")
+    result = job.run(step_inputs(fake, event_state="auto"))
+    assert result.returncode == 0
+    assert result.outputs == {"status": "skipped"}
+    assert fake.received == []
+
+
+def test_event_state_auto_needs_a_deployment_status(fake: FakeLast9, job: Job) -> None:
+    """`auto` on any other event is a configuration error naming the input."""
+    result = job.run(step_inputs(fake, event_state="auto"))
+    assert result.titles() == ["Last9: invalid event-state"]
+    assert fake.received == []

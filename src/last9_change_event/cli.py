@@ -32,14 +32,13 @@ from last9_change_event.context import ID_VARIABLE, STARTED_AT_VARIABLE, Context
 from last9_change_event.edge import (
     Signals,
     environment,
-    load_event,
     read_context,
     retry_policy,
 )
 from last9_change_event.errors import InputError
-from last9_change_event.inputs import DEFAULTS, SPECS, fail_on_of, parse_attributes
+from last9_change_event.inputs import DEFAULTS, SPECS, parse_attributes
 from last9_change_event.main import run
-from last9_change_event.report import Ending, Result, report
+from last9_change_event.report import Result
 from last9_change_event.workflow import FILE_COMMANDS, Reporter
 from last9_change_event.wrap import Finished, run_wrapped
 
@@ -73,16 +72,10 @@ def _send(argv: list[str], env: Mapping[str, str]) -> int:
     state = chosen.pop() if chosen else DEFAULTS["event-state"]
     raw = raw_inputs(vars(args), env, state=state)
     reporter = _reporter(env, out=sys.stdout)
-    context = _context(vars(args), env, raw)
-    if state == "auto":
-        resolved = _auto_state(context, raw, env, reporter)
-        if isinstance(resolved, Result):
-            return _finish(reporter, resolved, args.output)
-        raw = resolved
-    context = _with_start(context, raw, args.started_at)
+    context = _with_start(_context(vars(args), env, raw), raw, args.started_at)
     with Signals() as signals:
         result = run(raw, context, reporter, policy=retry_policy(env), cancelled=signals.received)
-    return _finish(reporter, result, args.output, state=raw["event-state"])
+    return _finish(reporter, result, args.output)
 
 
 def _wrap(argv: list[str], env: Mapping[str, str]) -> int:
@@ -256,42 +249,10 @@ def _with_start(context: Context, raw: Mapping[str, str], started_at: float | No
     return replace(context, armed=replace(context.armed, started_at=started_at))
 
 
-def _auto_state(
-    context: Context, raw: dict[str, str], env: Mapping[str, str], reporter: Reporter
-) -> dict[str, str] | Result:
-    """``--event-state auto``: the state (and outcome) GitHub's ``deployment_status`` says."""
-    if context.ci.event_state is None:
-        event = load_event(env.get("GITHUB_EVENT_PATH")) or {}
-        status = event.get("deployment_status")
-        state = status.get("state") if isinstance(status, dict) else None
-        if env.get("GITHUB_EVENT_NAME") == "deployment_status" and isinstance(state, str):
-            reporter.info(
-                f"The deployment is {state}: neither a start nor a stop, so nothing is sent."
-            )
-            return Result(0, {"status": "skipped"})
-        error = InputError(
-            "event-state",
-            "`auto` reads the state of a GitHub `deployment_status` event, and this run has none.",
-            remedy="Pass `start` or `stop` instead of `auto`.",
-        )
-        return report(reporter, Ending(fail_on=fail_on_of(raw), error=error))
-    resolved = {**raw, "event-state": context.ci.event_state}
-    if context.ci.event_state == "stop" and not raw["outcome"] and context.ci.outcome:
-        resolved["outcome"] = context.ci.outcome
-    if not raw["deployment-id"]:
-        event = load_event(env.get("GITHUB_EVENT_PATH")) or {}
-        deployment = event.get("deployment")
-        number = deployment.get("id") if isinstance(deployment, dict) else None
-        if isinstance(number, int | str) and str(number).strip():
-            # The start and the stop come from two runs: GitHub's deployment id pairs them.
-            resolved["deployment-id"] = f"github-deployment-{number}"
-    return resolved
-
-
-def _finish(reporter: Reporter, result: Result, output: str | None, *, state: str = "") -> int:
+def _finish(reporter: Reporter, result: Result, output: str | None) -> int:
     """Print the result in the chosen format; the exit code."""
     shown = {name: value for name, value in result.outputs.items() if not name.startswith("access")}
-    if state == "start" and shown.get("timestamp"):
+    if '"event_state":"start"' in shown.get("payload", "") and shown.get("timestamp"):
         shown["started-at"] = _epoch(shown["timestamp"])
     if output == "text":
         reporter.result(_text(shown))

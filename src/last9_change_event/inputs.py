@@ -20,7 +20,7 @@ from last9_change_event.attributes import Attributes, clean_value, label_key
 from last9_change_event.errors import FailOn, InputError
 from last9_change_event.tokens import LOOKS_LIKE_JWT
 
-EventState = Literal["start", "stop"]
+EventState = Literal["start", "stop", "auto"]
 
 
 class InputSpec(NamedTuple):
@@ -100,7 +100,7 @@ def fail_on_of(raw: Mapping[str, str]) -> FailOn:
 
 def parse_inputs(raw: Mapping[str, str]) -> Inputs:
     """Validate the raw input strings; missing or empty values take the action.yml default."""
-    state = _choice(raw, "event-state", ("start", "stop"))
+    state = _choice(raw, "event-state", ("start", "stop", "auto"))
     auto_stop = _boolean(raw, "auto-stop")
     if auto_stop and state != "start":
         raise InputError(

@@ -15,7 +15,7 @@ from last9_change_event.context import Context
 from last9_change_event.conversation import Tracker, converse
 from last9_change_event.errors import ActionError, MissingTokenError
 from last9_change_event.inputs import SECRET_INPUTS, Inputs, fail_on_of, parse_inputs
-from last9_change_event.plan import Plan, make_plan
+from last9_change_event.plan import Plan, make_plan, resolve_auto
 from last9_change_event.report import Ending, Result, arm, internal, report, show
 from last9_change_event.retry import Deadline, RetryPolicy
 from last9_change_event.tokens import AuthFlow, Token
@@ -45,7 +45,12 @@ def run(
             return Result(0, {})
     ending = Ending(fail_on=fail_on_of(raw))
     try:
-        inputs = ending.inputs = _stage_inputs(parse_inputs(raw), context, stage)
+        resolved = resolve_auto(_stage_inputs(parse_inputs(raw), context, stage), context.ci)
+        if resolved is None:
+            reporter.info("The deployment is neither starting nor done: nothing is sent.")
+            ending.status = "skipped"
+            return report(reporter, ending)
+        inputs = ending.inputs = resolved
         auth = AuthFlow(
             access_token=inputs.access_token,
             refresh_token=inputs.refresh_token,

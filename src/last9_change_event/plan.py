@@ -10,11 +10,13 @@ from __future__ import annotations
 import json
 import math
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
+from last9_change_event.ci import CiRun
 from last9_change_event.context import Context
+from last9_change_event.errors import InputError
 from last9_change_event.event import build_payload, event_attributes, format_timestamp
-from last9_change_event.inputs import Inputs
+from last9_change_event.inputs import EventState, Inputs
 
 
 class Plan(NamedTuple):
@@ -29,6 +31,26 @@ class Plan(NamedTuple):
     def bodies(self) -> tuple[bytes, ...]:
         """Each payload as the exact bytes every attempt sends."""
         return tuple(json.dumps(p, separators=(",", ":")).encode() for p in self.payloads)
+
+
+def resolve_auto(inputs: Inputs, ci: CiRun) -> Inputs | None:
+    """``event-state: auto``: a start or a stop as GitHub's ``deployment_status`` says, with its
+    outcome unless one is given; ``None`` for a state that is neither (``queued``, ``pending``).
+    Any other state comes back as it is."""
+    if inputs.event_state != "auto":
+        return inputs
+    if ci.event_state in ("start", "stop"):
+        return inputs._replace(
+            event_state=cast(EventState, ci.event_state),
+            outcome=inputs.outcome or (ci.outcome if ci.event_state == "stop" else None),
+        )
+    if dict(ci.attributes).get("trigger_event") == "deployment_status":
+        return None
+    raise InputError(
+        "event-state",
+        "`auto` reads the state of a GitHub `deployment_status` event, and this run has none.",
+        remedy="Set `event-state` to `start` or `stop`, or run on `deployment_status`.",
+    )
 
 
 def make_plan(inputs: Inputs, context: Context, now: datetime) -> Plan:

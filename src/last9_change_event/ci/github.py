@@ -124,15 +124,20 @@ def detect(
         PROVIDER,
         candidates,
         service_name=_common.last_segment(_common.value(env, "GITHUB_REPOSITORY")),
-        deployment_id=_deployment_id(env),
+        deployment_id=_deployment_id(env, deployment if name == "deployment_status" else None),
         environment=environment,
         event_state=event_state,
         outcome=outcome,
     )
 
 
-def _deployment_id(env: Mapping[str, str]) -> str | None:
-    """``<run id>-<run attempt>-<job>``: shared by every step of one job run, new per re-run."""
+def _deployment_id(env: Mapping[str, str], deployment: Mapping[str, Any] | None) -> str | None:
+    """``<run id>-<run attempt>-<job>``: shared by every step of one job run, new per re-run.
+    On ``deployment_status`` the start and the stop come from two runs (``in_progress``, then
+    ``success``): GitHub's deployment id, ``github-deployment-<id>``, pairs them."""
+    number = _text(deployment.get("id")) if deployment is not None else None
+    if number:
+        return f"github-deployment-{number}"
     run_id = env.get("GITHUB_RUN_ID")
     if not run_id:
         return None
