@@ -14,7 +14,7 @@ import pytest
 from last9_change_event import cli_voice
 from last9_change_event.cli_args import send_parser, wrap_parser
 from last9_change_event.inputs import SPECS
-from tests.cli_process import cli
+from tests.cli_process import in_process as cli
 from tests.fake_last9 import FakeLast9
 
 JWT_LIKE = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJjaSJ9.c2lnbmF0dXJlLXBhcnQ"
