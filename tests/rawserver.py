@@ -87,6 +87,8 @@ class RawLast9:
         tb: TracebackType | None,
     ) -> None:
         self._stop.set()
+        with contextlib.suppress(OSError):
+            self._socket.shutdown(socket.SHUT_RDWR)  # wakes the accept at once
         self._thread.join(2)
         self._socket.close()
 
@@ -96,6 +98,8 @@ class RawLast9:
                 connection, _ = self._socket.accept()
             except TimeoutError:
                 continue
+            except OSError:  # closed by __exit__
+                return
             threading.Thread(target=self._handle, args=(connection,), daemon=True).start()
 
     def _handle(self, connection: socket.socket) -> None:

@@ -5,7 +5,6 @@ that requests reads itself)."""
 
 from __future__ import annotations
 
-import gzip
 import json
 import math
 import os
@@ -130,24 +129,24 @@ def test_a_crafted_error_page_is_described_in_linear_time() -> None:
 @pytest.mark.parametrize(
     ("play", "where"),
     [
-        (Play(answer(200, b'{"message": "success"}'), piece=1, pause=0.3), "body"),
-        (Play(b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 200, piece=1, pause=0.3), "headers"),
+        (Play(answer(200, b'{"message": "success"}'), piece=1, pause=0.2), "body"),
+        (Play(b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 200, piece=1, pause=0.2), "headers"),
     ],
     ids=["trickled-body", "trickled-headers"],
 )
 def test_timeout_is_a_wall_clock_deadline_against_a_trickle(
     raw: RawLast9, tmp_path: Path, play: Play, where: str
 ) -> None:
-    """A server sending a byte every 0.3 s cannot hold a `timeout: 2` step past its deadline."""
+    """A server sending a byte every 0.2 s cannot hold a `timeout: 1` step past its deadline."""
     raw.script("event", play)
     started = time.monotonic()
-    result = Job(tmp_path).run(raw_inputs(raw, timeout="2", fail_on="any"))
+    result = Job(tmp_path).run(raw_inputs(raw, timeout="1", fail_on="any"))
     elapsed = time.monotonic() - started
     ended_cleanly(result)
-    assert elapsed < 3.5, f"{where}: {elapsed:.1f} s"
+    assert elapsed < 2.5, f"{where}: {elapsed:.1f} s"
     [(title, message)] = result.annotations("error")
     assert title == "Last9: API unavailable"
-    assert "2 s timeout" in message
+    assert "1 s timeout" in message
     assert "may or may not have recorded" in message
 
 
@@ -473,10 +472,3 @@ def test_cancelled_mid_send_the_step_reports_and_the_post_step_stops(
     job.run({**inputs, "outcome": "cancelled"}, post=True)
     stops = [e for e in fake.events() if e["event_state"] == "stop"]
     assert [e["attributes"]["outcome"] for e in stops] == ["cancelled"]
-
-
-def test_gzip_bomb_fixture_is_small() -> None:
-    """The bomb the memory test sends is a thousandth of what it inflates to."""
-    bomb = gzip_bomb(64 << 20)
-    assert len(bomb) < 128 << 10
-    assert len(gzip.decompress(bomb)) == 64 << 20
