@@ -567,11 +567,16 @@ _CONTEXT = ("Dockerfile", ".dockerignore", "requirements.txt", "entrypoint.py", 
 def measure_image(tmp: Path) -> ImageFigures | str:
     """Build the real Dockerfile on the stand-in base; a note saying why not, when it cannot."""
     from tests.container import podman  # noqa: PLC0415  (only this section needs podman)
+    from tests.container.docker_run import build  # noqa: PLC0415
+    from tests.container.engine import NoEngine, select_engine  # noqa: PLC0415
 
     try:
-        env = podman.ensure_environment()
-    except podman.ContainerUnavailable as error:
-        return f"podman is unavailable, so the image was not measured: {error.reason}"
+        engine = select_engine()
+    except (NoEngine, podman.ContainerUnavailable) as error:
+        return f"no container engine, so the image was not measured: {error}"
+    if engine.kind != "podman":
+        return "the image is measured on podman's stand-in base; this machine has Docker"
+    env = dict(engine.env)
     context = tmp / "context"
     context.mkdir()
     for name in _CONTEXT:
@@ -587,8 +592,8 @@ def measure_image(tmp: Path) -> ImageFigures | str:
         file.write(f"# bench {uuid.uuid4()}\n")
     tag = f"localhost/last9-change-event-bench:{uuid.uuid4().hex[:12]}"
     try:
-        cold = podman.build_image(context, tag, env=env)
-        warm = podman.build_image(context, tag, env=env)
+        cold = build(engine, context, tag)
+        warm = build(engine, context, tag)
         added = podman.image_size(tag, env) - podman.image_size(podman.STANDIN_BASE, env)
         ours = _history(tag, env)
         layers = ours[: len(ours) - len(_history(podman.STANDIN_BASE, env))]

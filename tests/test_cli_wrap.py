@@ -11,6 +11,7 @@ import pytest
 
 from tests.cli_process import PY, capture, cli, cli_env
 from tests.fake_last9 import FakeLast9, Fault
+from tests.waiting import wait_for
 
 BINARY_OUT = "import sys; sys.stdout.buffer.write(bytes(range(256)) * 2000)"
 
@@ -159,14 +160,6 @@ def test_command_not_found_is_127(fake: FakeLast9, tmp_path: Path) -> None:
     assert fake.events()[-1]["attributes"]["outcome"] == "failure"
 
 
-def _wait_for(path: Path, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while not path.exists():
-        if time.monotonic() > deadline:
-            pytest.fail(f"{path.name} never appeared")
-        time.sleep(0.02)
-
-
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_signals_reach_the_command_and_the_stop_says_cancelled(
     fake: FakeLast9, tmp_path: Path, signum: signal.Signals
@@ -189,7 +182,7 @@ def test_signals_reach_the_command_and_the_stop_says_cancelled(
         start_new_session=True,
     )
     try:
-        _wait_for(ready)
+        wait_for(ready)
         wrapper.send_signal(signum)
         stdout, stderr = wrapper.communicate(timeout=60)
     finally:

@@ -27,6 +27,7 @@ from last9_change_event.transport import attempt
 from tests.fake_last9 import FakeLast9, Fault
 from tests.rawserver import Play, RawLast9, answer, gzip_bomb
 from tests.runner import ENTRYPOINT, Job, StepResult, step_inputs
+from tests.waiting import wait_until
 
 
 @pytest.fixture
@@ -454,9 +455,7 @@ def test_cancelled_mid_send_the_step_reports_and_the_post_step_stops(
     process = subprocess.Popen(
         [sys.executable, str(ENTRYPOINT)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
-    deadline = time.monotonic() + 10
-    while not any(r.method == "PUT" for r in fake.received) and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_until(lambda: any(r.method == "PUT" for r in fake.received), "the start's PUT")
     process.send_signal(signal.SIGINT)
     sent_at = time.monotonic()
     out, err = process.communicate(timeout=5)

@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 import pytest
 
 from last9_change_event.wrap import Finished, run_wrapped
+from tests.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
@@ -264,14 +264,6 @@ def _child_code(ready: Path, got: Path, *, handles: bool) -> str:
     )
 
 
-def _wait_for(path: Path, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while not path.exists():
-        if time.monotonic() > deadline:
-            pytest.fail(f"{path.name} never appeared")
-        time.sleep(0.02)
-
-
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 @pytest.mark.parametrize("handles", [True, False], ids=["child-handles", "child-dies"])
 def test_signal_is_forwarded_and_run_is_cancelled(
@@ -285,7 +277,7 @@ def test_signal_is_forwarded_and_run_is_cancelled(
         argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
     )
     try:
-        _wait_for(ready)
+        wait_for(ready)
         wrapper.send_signal(signum)
         _, stderr = wrapper.communicate(timeout=20)
     finally:

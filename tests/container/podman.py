@@ -1,15 +1,14 @@
-"""podman on a machine without a Docker engine or a registry: set-up, builds, sizes.
+"""podman on a machine without a Docker engine or a registry: set-up and image sizes.
 
 There is no Docker engine and no registry on these machines: ``scripts/container-env`` sets up
 podman, its settings and a stand-in base image (a debootstrapped Debian bookworm with python3, in
 place of ``python:3.12-slim``). This module wraps that:
 
 - :func:`ensure_environment` runs the script and returns the environment podman needs;
-- :func:`build_image` builds the real ``Dockerfile`` on the stand-in base (the benchmark uses it);
 - :func:`image_size` reads an image's size.
 
 Choosing between this and a real Docker engine is ``tests/container/engine.py``'s job; running
-the image the way the runner does is ``tests/container/docker_run.py``'s.
+and building the image the way the runner does is ``tests/container/docker_run.py``'s.
 """
 
 from __future__ import annotations
@@ -20,7 +19,6 @@ import shlex
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -28,7 +26,6 @@ __all__ = [
     "STANDIN_BASE",
     "ContainerUnavailable",
     "ImageBuildError",
-    "build_image",
     "ensure_environment",
     "image_size",
 ]
@@ -42,7 +39,6 @@ STANDIN_BASE = "localhost/last9-standin-base:bookworm"
 #: First set-up installs packages and debootstraps a base (about 90 s); later runs take < 1 s.
 _SETUP_TIMEOUT = 1200.0
 _PODMAN_TIMEOUT = 120.0
-_BUILD_TIMEOUT = 900.0
 
 
 class ContainerUnavailable(RuntimeError):  # noqa: N818  (the name the tests use)
@@ -141,58 +137,7 @@ def _parse_exports(text: str) -> dict[str, str]:
     return exported
 
 
-def _process_env(extra: Mapping[str, str]) -> dict[str, str]:
-    return {**os.environ, **extra}
-
-
 # --- images ------------------------------------------------------------------------------------
-
-
-def build_image(
-    context: Path,
-    tag: str,
-    *,
-    base: str = STANDIN_BASE,
-    env: Mapping[str, str],
-    dockerfile: str = "Dockerfile",
-) -> float:
-    """Build ``context/dockerfile`` as ``tag`` on ``base`` and return the seconds it took.
-
-    Like the runner's ``docker build -t TAG -f DOCKERFILE CONTEXT``, plus ``--pull=never`` (there
-    is no registry) and ``--build-arg BASE_IMAGE=<base>`` (the stand-in for the pinned base).
-
-    Raises:
-        ImageBuildError: the build failed; the exception holds the whole build log.
-    """
-    args = [
-        _podman(),
-        "build",
-        "--pull=never",
-        "--build-arg",
-        f"BASE_IMAGE={base}",
-        "-t",
-        tag,
-        "-f",
-        str(context / dockerfile),
-        str(context),
-    ]
-    start = time.monotonic()
-    try:
-        done = subprocess.run(
-            args,
-            capture_output=True,
-            text=True,
-            env=_process_env(env),
-            timeout=_BUILD_TIMEOUT,
-            check=False,
-        )
-    except subprocess.TimeoutExpired as exc:
-        log = _text(exc.stdout) + _text(exc.stderr)
-        raise ImageBuildError(tag, -1, f"timed out after {_BUILD_TIMEOUT:.0f} s\n{log}") from exc
-    elapsed = time.monotonic() - start
-    if done.returncode != 0:
-        raise ImageBuildError(tag, done.returncode, done.stdout + done.stderr)
-    return elapsed
 
 
 def image_size(tag: str, env: Mapping[str, str]) -> int:
@@ -201,14 +146,8 @@ def image_size(tag: str, env: Mapping[str, str]) -> int:
         [_podman(), "image", "inspect", "--format", "{{.Size}}", tag],
         capture_output=True,
         text=True,
-        env=_process_env(env),
+        env={**os.environ, **env},
         timeout=_PODMAN_TIMEOUT,
         check=True,
     )
     return int(done.stdout.strip())
-
-
-def _text(data: str | bytes | None) -> str:
-    if data is None:
-        return ""
-    return data if isinstance(data, str) else data.decode(errors="replace")
