@@ -1,18 +1,27 @@
 """Run the action's steps the way the GitHub runner does: a fresh process per step,
 ``INPUT_<NAME>`` variables with hyphens kept, file commands under a temporary folder, the
 job's ``$GITHUB_ENV`` carried to later steps, and ``$GITHUB_STATE`` to the post step.
+
+Each step starts on empty file-command files, as on the runner; the files themselves are reused
+from step to step (emptied first) rather than created, which spares the thousands of steps the
+property tests run a folder and four files each.
 """
 
 from __future__ import annotations
 
+import atexit
+import functools
 import io
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
-import uuid
-from collections.abc import Callable, Mapping
+import tempfile
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -63,6 +72,48 @@ RELEASE_EVENT: Mapping[str, Any] = {
 }
 
 
+#: The file commands a step gets, as ``GITHUB_<NAME>`` paths.
+FILE_COMMAND_NAMES = ("OUTPUT", "STATE", "ENV", "STEP_SUMMARY")
+
+
+class _FileSets:
+    """Sets of file-command files (and an event file), in one temporary folder per process: lent
+    to one step at a time (threads may run steps at once), emptied before each step, deleted
+    when the process exits."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._free: list[dict[str, Path]] = []
+        self._root: Path | None = None
+        self._made = 0
+
+    @contextmanager
+    def lend(self) -> Iterator[dict[str, Path]]:
+        """A set of empty files, for one step."""
+        with self._lock:
+            files = self._free.pop() if self._free else self._make()
+        try:
+            for path in files.values():
+                path.write_bytes(b"")
+            yield files
+        finally:
+            with self._lock:
+                self._free.append(files)
+
+    def _make(self) -> dict[str, Path]:
+        if self._root is None:
+            self._root = Path(tempfile.mkdtemp(prefix="last9-runner-"))
+            atexit.register(shutil.rmtree, self._root, ignore_errors=True)
+        self._made += 1
+        folder = self._root / f"step-files-{self._made}"
+        folder.mkdir()
+        files = {name: folder / f"{name.lower()}" for name in FILE_COMMAND_NAMES}
+        return {**files, "EVENT": folder / "event.json"}
+
+
+_FILES = _FileSets()
+
+
 def step_inputs(fake: FakeLast9, **overrides: str) -> dict[str, str]:
     """A typical step's inputs for ``fake``: org, the refresh-token secret, the fake's URL, the
     environment; ``overrides`` use ``_`` for ``-`` (``event_state="stop"``)."""
@@ -78,8 +129,13 @@ def step_inputs(fake: FakeLast9, **overrides: str) -> dict[str, str]:
 
 def action_defaults() -> dict[str, str]:
     """The defaults action.yml declares, which the runner merges into the inputs."""
+    return dict(_action_defaults())
+
+
+@functools.cache
+def _action_defaults() -> tuple[tuple[str, str], ...]:
     spec = yaml.safe_load((ROOT / "action.yml").read_text(encoding="utf-8"))
-    return {name: str(body.get("default", "")) for name, body in spec["inputs"].items()}
+    return tuple((name, str(body.get("default", ""))) for name, body in spec["inputs"].items())
 
 
 def read_file_command(path: Path) -> dict[str, str]:
@@ -88,8 +144,14 @@ def read_file_command(path: Path) -> dict[str, str]:
     Lines are ``name=value`` or the multi-line form ``name<<DELIMITER`` ... ``DELIMITER``.
     A later value for the same name wins.
     """
+    return parse_file_command(path.read_text(encoding="utf-8"), str(path))
+
+
+def parse_file_command(text: str, source: str = "file command") -> dict[str, str]:
+    """Parse the text of a file-command file (see ``read_file_command``); ``source`` names it in
+    errors."""
     values: dict[str, str] = {}
-    lines = path.read_text(encoding="utf-8").splitlines()
+    lines = text.splitlines()
     i = 0
     while i < len(lines):
         line = lines[i]
@@ -104,13 +166,13 @@ def read_file_command(path: Path) -> dict[str, str]:
                 body.append(lines[i])
                 i += 1
             if i == len(lines):
-                raise ValueError(f"{path}: no closing {delimiter!r} for {name!r}")
+                raise ValueError(f"{source}: no closing {delimiter!r} for {name!r}")
             i += 1
             values[name] = "\n".join(body)
         elif eq != -1:
             values[line[:eq]] = line[eq + 1 :]
         else:
-            raise ValueError(f"{path}: not a file-command line: {line!r}")
+            raise ValueError(f"{source}: not a file-command line: {line!r}")
     return values
 
 
@@ -193,25 +255,31 @@ class Job:
         """Run the main (or post) step of the action with ``inputs``: in this process through
         the edge's own functions (fast), or with ``process=True`` as the runner does, a fresh
         interpreter running ``entrypoint.py`` or ``post.py``."""
-        commands = self.tmp / "_runner_file_commands"
-        commands.mkdir(parents=True, exist_ok=True)
-        files = {
-            name: commands / f"{name.lower()}_{uuid.uuid4()}"
-            for name in ("OUTPUT", "STATE", "ENV", "STEP_SUMMARY")
-        }
-        for path in files.values():
-            path.touch()
+        with _FILES.lend() as files:
+            return self._run(
+                files, inputs, post=post, step_id=step_id, env=env, timeout=timeout, process=process
+            )
+
+    def _run(
+        self,
+        files: Mapping[str, Path],
+        inputs: Mapping[str, str],
+        *,
+        post: bool,
+        step_id: str,
+        env: Mapping[str, str] | None,
+        timeout: float,
+        process: bool,
+    ) -> StepResult:
         process_env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "HOME": str(self.tmp / "_github_home"),
             **self.env,
-            **{f"GITHUB_{name}": str(path) for name, path in files.items()},
+            **{f"GITHUB_{name}": str(files[name]) for name in FILE_COMMAND_NAMES},
         }
         if self.event is not None:
-            event_path = self.tmp / "_github_workflow" / "event.json"
-            event_path.parent.mkdir(parents=True, exist_ok=True)
-            event_path.write_text(json.dumps(self.event), encoding="utf-8")
-            process_env["GITHUB_EVENT_PATH"] = str(event_path)
+            files["EVENT"].write_text(json.dumps(self.event), encoding="utf-8")
+            process_env["GITHUB_EVENT_PATH"] = str(files["EVENT"])
         merged = {**action_defaults(), **inputs} if self.merge_defaults else dict(inputs)
         process_env.update({f"INPUT_{name.upper()}": value for name, value in merged.items()})
         if post:
@@ -231,20 +299,20 @@ class Job:
             code, stdout, stderr = completed.returncode, completed.stdout, completed.stderr
         else:
             (code, stdout), stderr = run_in_process(process_env, post=post), ""
+        raw = {name: files[name].read_text(encoding="utf-8") for name in FILE_COMMAND_NAMES}
         result = StepResult(
             returncode=code,
             stdout=stdout,
             stderr=stderr,
-            outputs=read_file_command(files["OUTPUT"]),
-            state=read_file_command(files["STATE"]),
-            exported=read_file_command(files["ENV"]),
-            summary=files["STEP_SUMMARY"].read_text(encoding="utf-8"),
+            outputs=parse_file_command(raw["OUTPUT"], "GITHUB_OUTPUT"),
+            state=parse_file_command(raw["STATE"], "GITHUB_STATE"),
+            exported=parse_file_command(raw["ENV"], "GITHUB_ENV"),
+            summary=raw["STEP_SUMMARY"],
         )
         if not post:
             self.states[step_id] = result.state
         self.env.update(result.exported)
         self.steps.append(result)
-        raw = {name: path.read_text(encoding="utf-8") for name, path in files.items()}
         for observe in OBSERVERS:
             observe(result, raw)
         return result
