@@ -54,8 +54,9 @@ OUR_COMMANDS = frozenset({"add-mask", "debug", "warning", "error", "group", "end
 _TOKEN_HEADER = re.compile(r"Bearer [A-Za-z0-9._~+/=-]+")
 _ORG = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,127}")
 
+#: 200 examples per property: about 1700 hostile inputs in all, within the suite's 30 s budget.
 FAST = settings(
-    max_examples=250,
+    max_examples=200,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
