@@ -15,7 +15,6 @@ import sys
 import time
 import traceback
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
@@ -152,8 +151,8 @@ class _Wrapper:
             }
             # The stop's duration is the command's own, measured around it (not the time the
             # start took to reach Last9).
-            context = replace(
-                context, armed=replace(context.armed, started_at=now - finished.duration_seconds)
+            context = context._replace(
+                armed=context.armed._replace(started_at=now - finished.duration_seconds)
             )
             with Signals() as signals:
                 run(
@@ -246,7 +245,7 @@ def _with_start(context: Context, raw: Mapping[str, str], started_at: float | No
             started_at = context.exported_started_at
     if started_at is None:
         return context
-    return replace(context, armed=replace(context.armed, started_at=started_at))
+    return context._replace(armed=context.armed._replace(started_at=started_at))
 
 
 def _finish(reporter: Reporter, result: Result, output: str | None) -> int:

@@ -8,7 +8,7 @@ everything below reads its fields.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from last9_change_event.ci import CiRun
 from last9_change_event.ci._model import NONE
@@ -25,8 +25,7 @@ STATE_ACCESS_TOKEN = "access_token"  # noqa: S105 - a state name, not a secret
 STATE_SERVICES = "services"
 
 
-@dataclass(frozen=True)
-class Armed:
+class Armed(NamedTuple):
     """What a start left for its post step: whether it armed it, and for what."""
 
     armed: bool = False
@@ -37,13 +36,12 @@ class Armed:
     services: tuple[str | None, ...] | None = None
 
 
-@dataclass(frozen=True)
-class Context:
+class Context(NamedTuple):
     """Everything the step knows besides its inputs and the time."""
 
     ci: CiRun = NONE
     exported_id: str | None = None
     exported_started_at: float | None = None
-    armed: Armed = field(default_factory=Armed)
+    armed: Armed = Armed()
     #: Step debugging is on (``ACTIONS_STEP_DEBUG``/``RUNNER_DEBUG``): tracebacks are shown.
     debug: bool = False

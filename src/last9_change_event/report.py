@@ -9,10 +9,8 @@ failed) and decides the exit code by ``fail-on``.
 from __future__ import annotations
 
 import json
-import traceback
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from last9_change_event import context as ctx
 from last9_change_event.errors import (
@@ -29,23 +27,22 @@ from last9_change_event.tokens import Token
 from last9_change_event.workflow import Reporter
 
 
-@dataclass
 class Ending:
     """What the step got to know before it ended; ``run`` fills it in as it goes."""
 
-    fail_on: FailOn
-    inputs: Inputs | None = None
-    plan: Plan | None = None
-    status: str = "failed"
-    token: Token | None = None
-    error: ActionError | None = None
-    armed: bool = False
-    #: The services whose event may have reached Last9, when sending began.
-    landed: tuple[str | None, ...] | None = None
+    def __init__(self, fail_on: FailOn, error: ActionError | None = None) -> None:
+        self.fail_on = fail_on
+        self.error = error
+        self.inputs: Inputs | None = None
+        self.plan: Plan | None = None
+        self.status = "failed"
+        self.token: Token | None = None
+        self.armed = False
+        #: The services whose event may have reached Last9, when sending began.
+        self.landed: tuple[str | None, ...] | None = None
 
 
-@dataclass(frozen=True)
-class Result:
+class Result(NamedTuple):
     """How the step ended: its exit code and its outputs."""
 
     exit_code: int
@@ -145,6 +142,8 @@ def internal(error: Exception, *, debug: bool, reporter: Reporter) -> InternalEr
     """An unexpected exception as an error the step can report; its traceback only when
     debugging, through the reporter (which redacts it)."""
     if debug:
+        import traceback  # noqa: PLC0415 - only a bug, with debugging on, needs it
+
         reporter.info("".join(traceback.format_exception(error)))
     return InternalError(
         f"An unexpected {type(error).__name__} stopped the step; nothing in the workflow "

@@ -23,7 +23,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC
-from email.utils import parsedate_to_datetime
 from typing import NamedTuple
 
 
@@ -124,6 +123,8 @@ def retry_after(header: str | None, now: float) -> float | None:
     header = header.strip()
     if header.isascii() and header.isdigit():
         return min(float(header), 86400.0)
+    from email.utils import parsedate_to_datetime  # noqa: PLC0415 - only an HTTP-date needs it
+
     try:
         when = parsedate_to_datetime(header)
     except (TypeError, ValueError, IndexError, OverflowError):

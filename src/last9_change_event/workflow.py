@@ -16,7 +16,6 @@ import sys
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from pathlib import Path
 from typing import TextIO
 
 from last9_change_event.redact import MIN_REDACTED_CHARS, Redactor, printable
@@ -193,7 +192,7 @@ class GitHubReporter(Reporter):
         path = self._files[name]
         if not path:
             return
-        with self._lock, Path(path).open("a", encoding="utf-8", newline="") as file:
+        with self._lock, open(path, "a", encoding="utf-8", newline="") as file:  # noqa: PTH123
             file.write((self.redact(text) if redact else text) + "\n")
 
     def _command(

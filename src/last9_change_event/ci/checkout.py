@@ -7,7 +7,6 @@ it, once, and hands the result to ``detect``; everything else in the package tak
 from __future__ import annotations
 
 import os
-import subprocess
 import time
 from collections.abc import Sequence
 
@@ -41,6 +40,8 @@ def read_git(cwd: str | os.PathLike[str]) -> GitFacts | None:
 def _git(cwd: str | os.PathLike[str], arguments: Sequence[str], deadline: float) -> str | None:
     """The first line git printed, or ``None`` when it failed, printed nothing, was absent or
     the deadline came."""
+    import subprocess  # noqa: PLC0415 - only the command line reads a checkout
+
     remaining = deadline - time.monotonic()
     if remaining <= 0:
         return None
