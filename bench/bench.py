@@ -40,8 +40,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.fake_last9 import FakeLast9
+from tests.github_run import RELEASE_EVENT, RUNNER_ENV, read_file_command
 from tests.rawserver import Play, RawLast9, answer
-from tests.runner import RELEASE_EVENT, RUNNER_ENV, action_defaults, read_file_command
+from tests.runner import action_defaults
 
 ROOT = Path(__file__).resolve().parent.parent
 ENTRYPOINT = ROOT / "entrypoint.py"

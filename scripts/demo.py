@@ -19,47 +19,9 @@ from collections.abc import Mapping
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-CONTEXT = {
-    "GITHUB_ACTIONS": "true",
-    "GITHUB_REPOSITORY": "acme/shop",
-    "GITHUB_SHA": "0123456789abcdef0123456789abcdef01234567",
-    "GITHUB_REF": "refs/tags/v1.2.3",
-    "GITHUB_REF_NAME": "v1.2.3",
-    "GITHUB_WORKFLOW": "Release",
-    "GITHUB_JOB": "deploy",
-    "GITHUB_RUN_ID": "987654321",
-    "GITHUB_RUN_NUMBER": "42",
-    "GITHUB_RUN_ATTEMPT": "1",
-    "GITHUB_ACTOR": "octocat",
-    "GITHUB_EVENT_NAME": "release",
-    "GITHUB_SERVER_URL": "https://github.com",
-}
-EVENT = {
-    "release": {
-        "tag_name": "v1.2.3",
-        "name": "Shop 1.2.3",
-        "html_url": "https://github.com/acme/shop/releases/tag/v1.2.3",
-    }
-}
+sys.path.insert(0, str(ROOT))
 
-
-def read_file_command(path: Path) -> dict[str, str]:
-    """``name=value`` and ``name<<DELIMITER`` ... ``DELIMITER`` lines, as the runner reads them."""
-    values: dict[str, str] = {}
-    lines = iter(path.read_text(encoding="utf-8").splitlines())
-    for line in lines:
-        if "<<" in line and ("=" not in line or line.index("<<") < line.index("=")):
-            name, delimiter = line.split("<<", 1)
-            body: list[str] = []
-            for inner in lines:
-                if inner == delimiter:
-                    break
-                body.append(inner)
-            values[name] = "\n".join(body)
-        elif "=" in line:
-            name, value = line.split("=", 1)
-            values[name] = value
-    return values
+from tests.github_run import RELEASE_EVENT, RUNNER_ENV, read_file_command  # noqa: E402
 
 
 def run_step(
@@ -71,10 +33,10 @@ def run_step(
     for path in files.values():
         path.touch()
     event = folder / "event.json"
-    event.write_text(json.dumps(EVENT), encoding="utf-8")
+    event.write_text(json.dumps(RELEASE_EVENT), encoding="utf-8")
     step_env = {
         "PATH": os.environ.get("PATH", ""),
-        **CONTEXT,
+        **{k: v for k, v in RUNNER_ENV.items() if k != "LAST9_INSTANT_RETRIES"},
         **env,
         **{f"GITHUB_{name}": str(path) for name, path in files.items()},
         "GITHUB_EVENT_PATH": str(event),

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from last9_change_event.ci import CiRun, GitFacts, checkout, detect, read_git
 from last9_change_event.ci._common import repository_from_url, strip_credentials
-from tests.runner import RELEASE_EVENT, RUNNER_ENV
+from tests.github_run import RELEASE_EVENT, RUNNER_ENV
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
 

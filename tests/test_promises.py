@@ -25,6 +25,7 @@ from last9_change_event.retry import Deadline
 from last9_change_event.summary import text
 from last9_change_event.transport import attempt
 from tests.fake_last9 import FakeLast9, Fault
+from tests.github_run import read_file_command
 from tests.rawserver import Play, RawLast9, answer, gzip_bomb
 from tests.runner import ENTRYPOINT, Job, StepResult, step_inputs
 from tests.waiting import wait_until
@@ -462,8 +463,6 @@ def test_cancelled_mid_send_the_step_reports_and_the_post_step_stops(
     assert time.monotonic() - sent_at < 2
     assert b"Traceback" not in out + err
     assert b"Last9%3A cancelled" in out
-    from tests.runner import read_file_command  # noqa: PLC0415
-
     state = read_file_command(files / "state")
     assert json.loads(state["services"]) == ["shop"]
     assert read_file_command(files / "output")["status"] == "failed"

@@ -38,14 +38,12 @@ from tests.container.docker_run import (
 from tests.container.engine import Engine, NoEngine, select_engine
 from tests.container.podman import ContainerUnavailable, ImageBuildError
 from tests.fake_last9 import FakeLast9, Fault
+from tests.github_run import RELEASE_EVENT, RUNNER_ENV, read_file_command
 from tests.runner import (
     OBSERVERS,
-    RELEASE_EVENT,
     ROOT,
-    RUNNER_ENV,
     StepResult,
     action_defaults,
-    read_file_command,
     step_inputs,
 )
 
