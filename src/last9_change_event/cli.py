@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from last9_change_event import ci
-from last9_change_event.cli_args import UsageError, send_parser, wrap_parser
+from last9_change_event.cli_args import send_parser, wrap_parser
 from last9_change_event.cli_voice import (
     ENV_INPUTS,
     CliConsoleReporter,
@@ -34,7 +34,7 @@ from last9_change_event.edge import (
     read_context,
     retry_policy,
 )
-from last9_change_event.errors import InputError
+from last9_change_event.errors import InputError, UsageError
 from last9_change_event.inputs import DEFAULTS, SPECS, parse_attributes
 from last9_change_event.main import run
 from last9_change_event.report import Result

@@ -17,6 +17,7 @@ from typing import NoReturn
 
 from last9_change_event import __version__
 from last9_change_event.cli_voice import ENV_INPUTS, scrub
+from last9_change_event.errors import UsageError
 
 PROG = "last9-change-event"
 OUTPUTS = ("json", "text")
@@ -75,10 +76,6 @@ FAIL_ON_WRAP = (
     "config (the default) or never. It governs the events only: the command always runs, and "
     "wrap always exits with the command's exit code"
 )
-
-
-class UsageError(Exception):
-    """The arguments are wrong; the message never holds a token."""
 
 
 class Parser(argparse.ArgumentParser):

@@ -13,6 +13,8 @@ decides the exit code. Any other exception is a bug: the boundary in ``run`` tur
         ├── CancelledError   the runner cancelled the step (SIGINT, SIGTERM)
         └── InternalError    an unexpected exception, counted as an outage
 
+    UsageError               the command line's arguments are wrong (before any step runs)
+
 The failure policy (``fail-on``) fails the step on every error with ``any``, on everything but an
 ``OutageError`` with ``config``, and on nothing with ``never``.
 """
@@ -94,3 +96,7 @@ def fails_step(error: ActionError, fail_on: FailOn) -> bool:
     if fail_on == "never":
         return False
     return not isinstance(error, OutageError)
+
+
+class UsageError(Exception):
+    """The command line's arguments are wrong; the message never holds a token."""
