@@ -436,10 +436,12 @@ def test_one_failing_service_of_two_still_gets_its_stop(fake: FakeLast9, job: Jo
     assert stops == ["api", "worker"]
 
 
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_cancelled_mid_send_the_step_reports_and_the_post_step_stops(
-    fake: FakeLast9, job: Job
+    fake: FakeLast9, job: Job, signum: signal.Signals
 ) -> None:
-    """SIGINT then SIGTERM while the start is in flight: out within 2 s, then the stop arrives."""
+    """The runner's cancel signal while the start is in flight: the real entrypoint is out
+    within 2 s with its state written, then the post step's stop arrives."""
     inputs = step_inputs(fake, auto_stop="true")
     fake.script("event", Fault(200, {"message": "success"}, delay=20))
     files = job.tmp / "_runner_file_commands"
@@ -457,7 +459,7 @@ def test_cancelled_mid_send_the_step_reports_and_the_post_step_stops(
         [sys.executable, str(ENTRYPOINT)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
     wait_until(lambda: any(r.method == "PUT" for r in fake.received), "the start's PUT")
-    process.send_signal(signal.SIGINT)
+    process.send_signal(signum)
     sent_at = time.monotonic()
     out, err = process.communicate(timeout=5)
     assert time.monotonic() - sent_at < 2

@@ -15,6 +15,7 @@ through ``REQUESTS_CA_BUNDLE``, given as a host path under the workspace, as a w
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import signal
 import ssl
@@ -315,3 +316,32 @@ def test_dockerfile_has_no_user_line() -> None:
     """Docker actions must run as root: the Dockerfile never switches user."""
     lines = (ROOT / "Dockerfile").read_text(encoding="utf-8").splitlines()
     assert not [line for line in lines if line.strip().upper().startswith("USER ")]
+
+
+def test_the_image_is_the_command_line_for_other_cis(image: Image, bridge_fake: BridgeFake) -> None:
+    """The README's `docker run --entrypoint python ... -m last9_change_event` in a GitLab job:
+    the start is sent with GitLab's context and the pipeline's deployment id."""
+    token = bridge_fake.fake.mint("refresh", ttl=None)
+    name = f"last9-cli-{secrets.token_hex(4)}"
+    args = ["run", "--name", name, "--entrypoint", "python"]
+    args += ["-v", f"{bridge_fake.ca}:/ca.pem:ro", "-e", "REQUESTS_CA_BUNDLE=/ca.pem"]
+    args += ["-e", "PYTHONPATH=/action/src", "-e", f"LAST9_REFRESH_TOKEN={token}"]
+    for variable, value in {
+        "GITLAB_CI": "true",
+        "CI_PIPELINE_ID": "4711",
+        "CI_PROJECT_PATH": "acme/shop",
+        "CI_COMMIT_SHA": "0123456789abcdef0123456789abcdef01234567",
+    }.items():
+        args += ["-e", f"{variable}={value}"]
+    args += [image.tag, "-m", "last9_change_event", "start", "--org", "acme"]
+    args += ["--api-url", bridge_fake.url, "--environment", "production"]
+    try:
+        done = image.engine.run(*args)  # no --rm: podman 4.3's Docker API hides the exit code
+    finally:
+        image.engine.run("rm", "-f", name)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert token not in done.stdout + done.stderr
+    [event] = bridge_fake.fake.events()
+    assert event["attributes"]["ci_provider"] == "gitlab-ci"
+    assert event["attributes"]["deployment_id"] == "4711"
+    assert event["attributes"]["repository"] == "acme/shop"
