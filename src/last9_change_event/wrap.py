@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -67,6 +68,10 @@ def run_wrapped(
     with _Forwarding() as forwarding:
         started = clock()
         try:
+            if os.sep not in command[0] and shutil.which(command[0]) is None:
+                # As a shell decides it: no executable of that name on PATH is "not found",
+                # even when a folder on PATH cannot be searched (Python would say EACCES).
+                raise FileNotFoundError(command[0])
             process = subprocess.Popen(list(command))  # noqa: S603 - running it is the point
         except OSError as error:
             exit_code, reason = _start_failure(error)
