@@ -748,7 +748,7 @@ SHAPED = st.recursive(
 
 
 # 150: drawing these nested payloads costs far more than checking them.
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(
     event=JSON | SHAPED,
     name=st.sampled_from(
@@ -823,7 +823,7 @@ HOST = st.from_regex(r"[a-z][a-z0-9-]{0,20}(\.[a-z]{2,6}){1,2}", fullmatch=True)
 PATH = st.from_regex(r"[a-z0-9_./-]{0,40}", fullmatch=True)
 
 
-@settings(max_examples=300)
+@settings(max_examples=150)
 @given(
     scheme=st.sampled_from(["https", "http", "ssh", "git+https"]),
     user=SECRET,

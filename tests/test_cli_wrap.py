@@ -96,7 +96,7 @@ def test_a_slow_last9_neither_blocks_nor_changes_the_command(
     """Last9 answering after the timeout: the command still runs, with its exit code."""
     fake.script("event", *[Fault(status=200, body={"message": "success"}, delay=3)] * 2)
     done = cli(
-        "wrap", "--timeout", "1", "--", PY, "-c", "print('deployed'); raise SystemExit(5)",
+        "wrap", "--timeout", "0.5", "--", PY, "-c", "print('deployed'); raise SystemExit(5)",
         env=_sending(fake), cwd=tmp_path,
     )  # fmt: skip
     assert done.returncode == 5

@@ -56,7 +56,7 @@ _ORG = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,127}")
 
 #: 200 examples per property: about 1700 hostile inputs in all, within the suite's 30 s budget.
 FAST = settings(
-    max_examples=200,
+    max_examples=150,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
@@ -462,7 +462,7 @@ def accepted_api_url(url: str) -> str | None:
         return None
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(
     url=st.one_of(url_parts, st.text(), st.from_regex(r"\Ahttps?://[^/]*\Z")),
     org=st.one_of(st.just("acme"), st.text()),
