@@ -417,3 +417,28 @@ def test_event_state_auto_needs_a_deployment_status(fake: FakeLast9, job: Job) -
     result = job.run(step_inputs(fake, event_state="auto"))
     assert result.titles() == ["Last9: invalid event-state"]
     assert fake.received == []
+
+
+@pytest.mark.parametrize("asked", ["true", "false"])
+def test_workflow_dispatch_inputs_only_when_asked(fake: FakeLast9, job: Job, asked: str) -> None:
+    """A manual run's inputs become `input_<name>` attributes only with the input set."""
+    job.env["GITHUB_EVENT_NAME"] = "workflow_dispatch"
+    job.event = {"inputs": {"version": "1.2.3", "dry": True}}
+    job.run(step_inputs(fake, workflow_dispatch_inputs=asked))
+    attributes = fake.events()[0]["attributes"]
+    if asked == "true":
+        assert (attributes["input_version"], attributes["input_dry"]) == ("1.2.3", "true")
+    else:
+        assert not [key for key in attributes if key.startswith("input_")]
+
+
+def test_a_pushed_tag_and_a_deployment_become_attributes(fake: FakeLast9, job: Job) -> None:
+    """A `deployment` event: its environment and sha; a tag ref: the `tag` attribute."""
+    job.env.update({"GITHUB_EVENT_NAME": "deployment", "GITHUB_REF": "refs/tags/v2.0.0"})
+    job.env["GITHUB_REF_NAME"] = "v2.0.0"
+    job.event = {"deployment": {"id": 7, "environment": "staging", "sha": "abc123", "ref": "v2"}}
+    job.run({k: v for k, v in step_inputs(fake).items() if k != "environment"})
+    attributes = fake.events()[0]["attributes"]
+    assert attributes["tag"] == "v2.0.0"
+    assert attributes["deployment_environment"] == "staging"
+    assert attributes["deployment_sha"] == "abc123"

@@ -57,7 +57,12 @@ def _step(stage: str) -> int:
     with Signals() as signals:
         env = environment()
         raw = runner_inputs()
-        context = read_context(env, with_event=wants_event(raw))
+        context = read_context(
+            env,
+            with_event=wants_event(raw),
+            workflow_dispatch_inputs=raw.get("workflow-dispatch-inputs", "").strip().lower()
+            == "true",
+        )
         result = run(
             raw,
             context,

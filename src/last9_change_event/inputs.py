@@ -39,6 +39,7 @@ SPECS: tuple[InputSpec, ...] = (
     InputSpec("event-state", "start"),
     InputSpec("attributes"),
     InputSpec("github-attributes", "true"),
+    InputSpec("workflow-dispatch-inputs", "false"),
     InputSpec("service-name"),
     InputSpec("environment"),
     InputSpec("outcome"),
@@ -79,6 +80,7 @@ class Inputs(NamedTuple):
     event_state: EventState
     attributes: Attributes
     github_attributes: bool
+    workflow_dispatch_inputs: bool
     service_names: tuple[str, ...]
     environment: str | None
     outcome: str | None
@@ -116,6 +118,7 @@ def parse_inputs(raw: Mapping[str, str]) -> Inputs:
         event_state=cast(EventState, state),
         attributes=parse_attributes(_value(raw, "attributes")),
         github_attributes=_boolean(raw, "github-attributes"),
+        workflow_dispatch_inputs=_boolean(raw, "workflow-dispatch-inputs"),
         service_names=_service_names(raw),
         environment=_single_line(raw, "environment"),
         outcome=_single_line(raw, "outcome"),
