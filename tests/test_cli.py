@@ -461,3 +461,16 @@ def test_a_crash_shows_no_token(
     assert "RuntimeError" in err
     assert "eyJ" not in err
     assert "secret-refresh-value" not in err
+
+
+def test_in_a_workflow_the_result_cannot_act_as_a_workflow_command(tmp_path: Path) -> None:
+    """Under GITHUB_ACTIONS the JSON result holding `::` is printed with commands stopped."""
+    env = _github(tmp_path, "release", {})
+    done = cli(
+        "--org", "acme", "--dry-run", "--event-name", "deploy ##[set-output name=status;]sent",
+        env=env, cwd=tmp_path,
+    )  # fmt: skip
+    lines = done.stdout.decode().splitlines()
+    assert done.returncode == 0, done.stderr
+    assert lines[0].startswith("::stop-commands::")
+    assert lines[-1] == f"::{lines[0].split('::')[2]}::"

@@ -3,9 +3,11 @@ redactor and the summary. Values in, values out: no server, no process."""
 
 from __future__ import annotations
 
+import io
 import math
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import jwt
 import pytest
@@ -18,6 +20,7 @@ from last9_change_event.redact import FRAGMENT_CHARS, Redactor, printable
 from last9_change_event.retry import Deadline, RetryPolicy, Schedule, retry_after
 from last9_change_event.summary import render
 from last9_change_event.tokens import AuthFlow, Token
+from last9_change_event.workflow import MAX_SUMMARY_BYTES, GitHubReporter
 
 KEY = b"k" * 32
 
@@ -319,3 +322,13 @@ def test_the_summary_is_a_table_per_event_with_the_problem_first() -> None:
     assert "| event | deploy \\*now\\* start |" in lines
     assert "| `service_name` | shop\\|web |" in lines
     assert "| deployment id | 1-1-deploy |" in lines
+
+
+def test_the_summary_stays_within_github_s_limit(tmp_path: Path) -> None:
+    """A summary of 3 MiB is cut to fit GitHub's 1 MiB, and says so."""
+    path = tmp_path / "summary"
+    reporter = GitHubReporter({"STEP_SUMMARY": str(path)}, out=io.StringIO())
+    reporter.summary("| `k` | " + "é" * (3 << 20) + " |")
+    written = path.read_bytes()
+    assert len(written) <= MAX_SUMMARY_BYTES < 1 << 20
+    assert written.decode("utf-8").rstrip().endswith("*(summary cut: too long)*")

@@ -140,11 +140,16 @@ class GitHubReporter(Reporter):
 
     def result(self, text: str) -> None:
         """Text on stdout, with workflow commands paused around it when it could hold one."""
+        self._write(self.out, self.inert(text))
+
+    def inert(self, text: str) -> str:
+        """``text`` redacted, between ``::stop-commands::`` markers when the runner could read a
+        workflow command in it (``::`` at a line's start, or the legacy ``##[`` anywhere)."""
         text = self.redact(text)
         if "::" in text or "##[" in text:
             resume = secrets.token_hex(16)
             text = f"::stop-commands::{resume}\n{text}\n::{resume}::"
-        self._write(self.out, text)
+        return text
 
     def debug(self, message: str) -> None:
         """``::debug::``, shown when the run has step debugging on."""
