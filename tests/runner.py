@@ -154,11 +154,7 @@ def run_in_process(env: dict[str, str], *, post: bool) -> tuple[int, str]:
     raw = {spec.name: env.get(f"INPUT_{spec.name.upper()}", "") for spec in SPECS}
     result = run(
         raw,
-        edge.read_context(
-            env,
-            with_event=edge.wants_event(raw),
-            workflow_dispatch_inputs=raw["workflow-dispatch-inputs"].strip().lower() == "true",
-        ),
+        edge.step_context(env, raw),
         GitHubReporter({name: env.get(f"GITHUB_{name}", "") for name in FILE_COMMANDS}, out=out),
         stage="post" if post else "main",
         policy=edge.retry_policy(env),

@@ -57,15 +57,9 @@ def _step(stage: str) -> int:
     with Signals() as signals:
         env = environment()
         raw = runner_inputs()
-        context = read_context(
-            env,
-            with_event=wants_event(raw),
-            workflow_dispatch_inputs=raw.get("workflow-dispatch-inputs", "").strip().lower()
-            == "true",
-        )
         result = run(
             raw,
-            context,
+            step_context(env, raw),
             GitHubReporter({name: env.get(f"GITHUB_{name}", "") for name in FILE_COMMANDS}),
             stage=stage,
             policy=retry_policy(env),
@@ -100,8 +94,14 @@ def retry_policy(env: Mapping[str, str]) -> RetryPolicy:
     return RetryPolicy.instant() if env.get(INSTANT_RETRIES) == "true" else RetryPolicy()
 
 
-def wants_event(raw: Mapping[str, str]) -> bool:
-    return raw.get("github-attributes", "").strip().lower() != "false"
+def step_context(env: Mapping[str, str], raw: Mapping[str, str]) -> Context:
+    """The context of a runner's step: the event payload only when its attributes are wanted,
+    a ``workflow_dispatch`` run's inputs only when asked (raw inputs: they are validated later)."""
+    return read_context(
+        env,
+        with_event=raw.get("github-attributes", "").strip().lower() != "false",
+        workflow_dispatch_inputs=raw.get("workflow-dispatch-inputs", "").strip().lower() == "true",
+    )
 
 
 def read_context(
