@@ -30,7 +30,6 @@ import yaml
 
 from last9_change_event import edge
 from last9_change_event.inputs import SPECS
-from last9_change_event.main import run
 from last9_change_event.workflow import FILE_COMMANDS, GitHubReporter
 from tests.fake_last9 import FakeLast9
 from tests.github_run import (
@@ -152,12 +151,11 @@ def run_in_process(env: dict[str, str], *, post: bool) -> tuple[int, str]:
     out = io.StringIO()
     env = edge.as_text(env)
     raw = {spec.name: env.get(f"INPUT_{spec.name.upper()}", "") for spec in SPECS}
-    result = run(
+    result = edge.runner_step(
+        "post" if post else "main",
+        env,
         raw,
-        edge.step_context(env, raw),
         GitHubReporter({name: env.get(f"GITHUB_{name}", "") for name in FILE_COMMANDS}, out=out),
-        stage="post" if post else "main",
-        policy=edge.retry_policy(env),
     )
     return result.exit_code, out.getvalue()
 
@@ -178,6 +176,8 @@ class Job:
     merge_defaults: bool = True
     steps: list[StepResult] = field(default_factory=list)
     states: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: False: the post step gets no ``STATE_*``, as on act-based runners (act, Gitea, Forgejo).
+    keeps_state: bool = True
 
     def run(
         self,
@@ -219,7 +219,8 @@ class Job:
             process_env["GITHUB_EVENT_PATH"] = str(files["EVENT"])
         merged = {**action_defaults(), **inputs} if self.merge_defaults else dict(inputs)
         process_env.update({f"INPUT_{name.upper()}": value for name, value in merged.items()})
-        if post:
+        process_env["GITHUB_ACTION"] = step_id
+        if post and self.keeps_state:
             process_env.update(
                 {f"STATE_{name}": value for name, value in self.states.get(step_id, {}).items()}
             )

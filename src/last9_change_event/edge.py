@@ -13,9 +13,9 @@ import os
 import signal
 import stat
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from last9_change_event import ci
 from last9_change_event.attributes import valid_text
@@ -25,14 +25,19 @@ from last9_change_event.context import (
     STATE_ACCESS_TOKEN,
     STATE_ARMED,
     STATE_DEPLOYMENT_ID,
+    STATE_RAN,
     STATE_SERVICES,
     STATE_STARTED_AT,
     Armed,
     Context,
+    auto_stop_variable,
 )
 from last9_change_event.inputs import SPECS
 from last9_change_event.retry import RetryPolicy
 from last9_change_event.workflow import FILE_COMMANDS, GitHubReporter
+
+if TYPE_CHECKING:
+    from last9_change_event.report import Result
 
 #: The event payload is read only up to this size; GitHub's release and deployment payloads are
 #: a few kilobytes.
@@ -52,20 +57,40 @@ def post() -> int:
 
 
 def _step(stage: str) -> int:
-    from last9_change_event.main import run  # noqa: PLC0415 - nothing loads before signals
-
     with Signals() as signals:
         env = environment()
-        raw = runner_inputs()
-        result = run(
-            raw,
-            step_context(env, raw),
+        result = runner_step(
+            stage,
+            env,
+            runner_inputs(),
             GitHubReporter({name: env.get(f"GITHUB_{name}", "") for name in FILE_COMMANDS}),
-            stage=stage,
-            policy=retry_policy(env),
             cancelled=signals.received,
         )
     return result.exit_code
+
+
+def runner_step(
+    stage: str,
+    env: Mapping[str, str],
+    raw: Mapping[str, str],
+    reporter: GitHubReporter,
+    *,
+    cancelled: Callable[[], bool] = lambda: False,
+) -> Result:
+    """One of the runner's steps over the core: the main step saves its ``ran`` state first
+    thing, so that its post step can tell a runner that keeps state from one that drops it."""
+    from last9_change_event.main import run  # noqa: PLC0415 - nothing loads before signals
+
+    if stage == "main":
+        reporter.save_state(STATE_RAN, "true")
+    return run(
+        raw,
+        step_context(env, raw),
+        reporter,
+        stage=stage,
+        policy=retry_policy(env),
+        cancelled=cancelled,
+    )
 
 
 def environment() -> dict[str, str]:
@@ -117,18 +142,51 @@ def read_context(
     ``workflow_dispatch_inputs`` adds a ``workflow_dispatch`` event's inputs as attributes.
     """
     event = load_event(env.get("GITHUB_EVENT_PATH")) if with_event else None
+    step = env.get("GITHUB_ACTION") or None
     return Context(
         ci=ci.detect(env, event=event, git=git, workflow_dispatch_inputs=workflow_dispatch_inputs),
         exported_id=env.get(ID_VARIABLE) or None,
         exported_started_at=finite(env.get(STARTED_AT_VARIABLE)),
-        armed=Armed(
+        armed=read_armed(env, step),
+        step=step,
+        debug=env.get("ACTIONS_STEP_DEBUG", "").lower() == "true" or env.get("RUNNER_DEBUG") == "1",
+    )
+
+
+def read_armed(env: Mapping[str, str], step: str | None) -> Armed:
+    """What the main step left for its post step.
+
+    The rule: a runner that keeps state passes the post step at least ``STATE_ran`` (every
+    main step saves it first), and then ``STATE_*`` alone decides, exactly as GitHub's runner
+    has it. A post step with no ``STATE_*`` at all runs on a runner that drops saved state
+    (act, and Gitea's and Forgejo's runners built on it); it trusts only the export named after
+    its own step id and holding that id, never the job-wide ``LAST9_DEPLOYMENT_*`` exports that
+    any other use of the action writes too.
+    """
+    if any(name.startswith("STATE_") for name in env):
+        return Armed(
             armed=env.get(f"STATE_{STATE_ARMED}") == "true",
             deployment_id=env.get(f"STATE_{STATE_DEPLOYMENT_ID}") or None,
             started_at=finite(env.get(f"STATE_{STATE_STARTED_AT}")),
             access_token=env.get(f"STATE_{STATE_ACCESS_TOKEN}") or None,
             services=_services(env.get(f"STATE_{STATE_SERVICES}")),
-        ),
-        debug=env.get("ACTIONS_STEP_DEBUG", "").lower() == "true" or env.get("RUNNER_DEBUG") == "1",
+        )
+    if not step:
+        return Armed()
+    try:
+        export = json.loads(env.get(auto_stop_variable(step)) or "null")
+    except (ValueError, RecursionError):
+        return Armed()
+    if not isinstance(export, dict) or export.get("step") != step:
+        return Armed()
+    deployment_id = export.get("deployment_id")
+    started_at = export.get("started_at")
+    return Armed(
+        armed=True,
+        deployment_id=deployment_id if isinstance(deployment_id, str) and deployment_id else None,
+        started_at=finite(str(started_at)) if isinstance(started_at, (int, float)) else None,
+        services=_services(json.dumps(export.get("services"))),
+        from_export=True,
     )
 
 

@@ -43,7 +43,13 @@ def run(
         if context.armed.services == ():
             reporter.info("Post step: no start of this job reached Last9, so no stop is sent.")
             return Result(0, {})
+        if context.armed.from_export:
+            reporter.info(
+                "Post step: this runner passed no saved state (as act, Gitea and Forgejo "
+                "runners do); the stop is sent from this step's own export, with a new token."
+            )
     ending = Ending(fail_on=fail_on_of(raw))
+    ending.step = context.step
     try:
         resolved = resolve_auto(_stage_inputs(parse_inputs(raw), context, stage), context.ci)
         if resolved is None:
@@ -60,7 +66,7 @@ def run(
         ending.token = _check(inputs, auth, reporter)
         plan = ending.plan = make_plan(inputs, context, datetime.fromtimestamp(int(clock()), UTC))
         show(reporter, inputs, plan)
-        ending.armed = arm(reporter, inputs, plan)
+        ending.armed = arm(reporter, inputs, plan, context.step)
         if inputs.dry_run:
             ending.status = "dry-run"
         else:

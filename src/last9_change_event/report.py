@@ -38,6 +38,8 @@ class Ending:
         self.status = "failed"
         self.token: Token | None = None
         self.armed = False
+        #: The runner's id of this step, which names its auto-stop export.
+        self.step: str | None = None
         #: The services whose event may have reached Last9, when sending began.
         self.landed: tuple[str | None, ...] | None = None
 
@@ -49,8 +51,12 @@ class Result(NamedTuple):
     outputs: dict[str, str]
 
 
-def arm(reporter: Reporter, inputs: Inputs, plan: Plan) -> bool:
-    """Before sending a start: export its id and time, and arm the post step; armed or not."""
+def arm(reporter: Reporter, inputs: Inputs, plan: Plan, step: str | None) -> bool:
+    """Before sending a start: export its id and time, and arm the post step; armed or not.
+
+    The post step is armed twice over: in ``$GITHUB_STATE`` (GitHub's runner) and in an export
+    named after this step (runners that drop the post step's state: see ``edge.read_armed``).
+    """
     if inputs.event_state != "start":
         return False
     if plan.deployment_id:
@@ -63,7 +69,23 @@ def arm(reporter: Reporter, inputs: Inputs, plan: Plan) -> bool:
     reporter.save_state(ctx.STATE_SERVICES, json.dumps(plan.services))
     if plan.deployment_id:
         reporter.save_state(ctx.STATE_DEPLOYMENT_ID, plan.deployment_id)
+    _export_armed(reporter, plan, step, plan.services)
     return True
+
+
+def _export_armed(
+    reporter: Reporter, plan: Plan, step: str | None, services: tuple[str | None, ...]
+) -> None:
+    """What the stop needs, never a token, under this step's own name (a later write wins)."""
+    if not step:
+        return
+    armed = {
+        "step": step,
+        "deployment_id": plan.deployment_id,
+        "started_at": round(plan.epoch, 3),
+        "services": list(services),
+    }
+    reporter.export_env(ctx.auto_stop_variable(step), json.dumps(armed, separators=(",", ":")))
 
 
 def report(reporter: Reporter, ending: Ending) -> Result:
@@ -93,6 +115,8 @@ def report(reporter: Reporter, ending: Ending) -> Result:
     if ending.armed:
         if ending.landed is not None:
             reporter.save_state(ctx.STATE_SERVICES, json.dumps(ending.landed))
+            if plan is not None:
+                _export_armed(reporter, plan, ending.step, ending.landed)
         if ending.token is not None:
             reporter.save_state(ctx.STATE_ACCESS_TOKEN, ending.token.value)
     reporter.summary(
