@@ -157,13 +157,20 @@ class Act:
         secrets: Mapping[str, str],
         *,
         cancel_when: Any = None,
+        host_mode: bool = False,
     ) -> ActRun:
         """``act release`` on ``workflow`` (YAML text), as a new user would run it.
 
+        The workflow's ``name:`` is made unique to the run: act names the job's container and
+        volumes after it, and removes neither when a job is cancelled, so they are removed here.
+
         ``cancel_when``: a callable polled while act runs; once true, act gets SIGINT (a
         cancelled job), and its job container, which act leaves behind, is removed.
+        ``host_mode``: the job runs on this machine (``-P <label>=-self-hosted``), as a
+        self-hosted act runner does; only the action runs in a container.
         """
         name = f"w{os.getpid()}x{time.monotonic_ns() % 10**9}"
+        workflow = re.sub(r"^name: .*$", f"name: {name}", workflow, count=1, flags=re.MULTILINE)
         (repo / ".github" / "workflows" / f"{name}.yml").write_text(workflow, encoding="utf-8")
         home = repo.parent / "home"
         home.mkdir(exist_ok=True)
@@ -176,7 +183,7 @@ class Act:
             "release",
             "--eventpath", str(event_file),
             "--workflows", f".github/workflows/{name}.yml",
-            "--platform", f"{LABEL}={self.base}",
+            "--platform", f"{LABEL}={'-self-hosted' if host_mode else self.base}",
             "--pull=false",
             "--action-offline-mode",
             "--network", self.network,
@@ -207,8 +214,7 @@ class Act:
                 if process.poll() is None:
                     process.kill()
                     process.wait()
-                if cancel_when is not None:
-                    self._remove_job_containers(name)
+                self._remove_leftovers(name)
         return ActRun(process.returncode, log.read_text(errors="replace"), cancelled)
 
     def _wait(self, process: subprocess.Popen[bytes], cancel_when: Any) -> bool:
@@ -223,12 +229,15 @@ class Act:
             time.sleep(0.1)
         return cancelled
 
-    def _remove_job_containers(self, workflow: str) -> None:
-        """act leaves a cancelled job's container running: remove it."""
-        listed = self.engine.run("ps", "-a", "--format", "{{.Names}}").stdout.split()
-        for container in listed:
-            if container.startswith(f"act-{workflow}"):
-                self.engine.run("rm", "-f", container)
+    def _remove_leftovers(self, workflow: str) -> None:
+        """The job's containers and volumes (``act-<workflow>-<job>-...``), if act left any."""
+        prefix = f"act-{workflow}-"
+        containers = self.engine.run("ps", "-a", "--format", "{{.Names}}").stdout.split()
+        for container in (c for c in containers if c.startswith(prefix)):
+            self.engine.run("rm", "-f", container)
+        volumes = self.engine.run("volume", "ls", "--format", "{{.Name}}").stdout.split()
+        for volume in (v for v in volumes if v.startswith(prefix)):
+            self.engine.run("volume", "rm", "-f", volume)
 
 
 @dataclass(frozen=True)
