@@ -446,6 +446,8 @@ def test_cancelled_mid_send_the_step_reports_and_the_post_step_stops(
     fake.script("event", Fault(200, {"message": "success"}, delay=20))
     files = job.tmp / "_runner_file_commands"
     files.mkdir(parents=True, exist_ok=True)
+    for name in ("output", "state", "env", "step_summary"):
+        (files / name).touch()  # as the runner makes them before the step
     env = {
         **os.environ,
         **job.env,

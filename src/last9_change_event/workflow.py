@@ -11,6 +11,7 @@ the thread that talks to Last9 while the main thread waits.
 
 from __future__ import annotations
 
+import os
 import secrets
 import sys
 import threading
@@ -23,6 +24,16 @@ from last9_change_event.redact import MIN_REDACTED_CHARS, Redactor, printable
 #: GitHub refuses a step summary over 1 MiB; ours stays well under it.
 MAX_SUMMARY_BYTES = 512 * 1024
 FILE_COMMANDS = ("OUTPUT", "STATE", "ENV", "STEP_SUMMARY")
+#: What is lost when a file command cannot be written, by file.
+LOST = {
+    "OUTPUT": "the step's outputs (`status`, `payload`, ...) are not set for later steps",
+    "STATE": "the post step gets no state from this step, so `auto-stop`'s stop depends on "
+    "this step's exports, as on runners that drop state",
+    "ENV": "the variables for later steps (`LAST9_DEPLOYMENT_ID`, "
+    "`LAST9_DEPLOYMENT_STARTED_AT`) are not exported, so a later stop may lack "
+    "`duration_seconds`",
+    "STEP_SUMMARY": "the step summary is lost",
+}
 
 
 def escape_data(text: str) -> str:
@@ -45,6 +56,18 @@ def key_value(name: str, value: str) -> str:
     """A file-command entry in the ``name<<DELIMITER`` form, with a delimiter not in ``value``."""
     delimiter = f"ghadelimiter_{secrets.token_hex(16)}"
     return f"{name}<<{delimiter}\n{value}\n{delimiter}"
+
+
+def append_to(path: str, data: bytes) -> None:
+    """Append ``data`` to the file at ``path``, which must exist (the runner makes it; a file
+    made here would be read by no one). Raises ``OSError`` or ``ValueError`` when it cannot."""
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+    finally:
+        os.close(fd)
 
 
 class Reporter:
@@ -126,6 +149,7 @@ class GitHubReporter(Reporter):
     def __init__(self, files: Mapping[str, str], out: TextIO | None = None) -> None:
         super().__init__(out=out, err=out)
         self._files = {name: files.get(name, "") for name in FILE_COMMANDS}
+        self._unwritable: set[str] = set()
 
     def mask(self, secret: str | None) -> None:
         """``::add-mask::`` the secret, then redact it locally too."""
@@ -194,11 +218,26 @@ class GitHubReporter(Reporter):
         self._append("STEP_SUMMARY", text, redact=False)
 
     def _append(self, name: str, text: str, *, redact: bool) -> None:
+        """Append to ``$GITHUB_<name>``. A file that cannot be written (absent, a directory,
+        read-only, a full disk) costs what it would have held, said in one warning, and nothing
+        else: the event's fate and the exit code stay as they were."""
         path = self._files[name]
-        if not path:
-            return
-        with self._lock, open(path, "a", encoding="utf-8", newline="") as file:  # noqa: PTH123
-            file.write((self.redact(text) if redact else text) + "\n")
+        data = ((self.redact(text) if redact else text) + "\n").encode("utf-8", "replace")
+        with self._lock:
+            if not path or name in self._unwritable:
+                return
+            try:
+                append_to(path, data)
+            except (OSError, ValueError) as error:
+                self._unwritable.add(name)
+                reason = getattr(error, "strerror", None) or type(error).__name__
+                self.warning(
+                    f"Last9: GITHUB_{name} not written",
+                    f"The runner's `GITHUB_{name}` file could not be written ({reason}): "
+                    f"{LOST[name]}. The event itself is not affected. The runner provides this "
+                    "file; where its path does not exist in the action's container (some "
+                    "self-hosted set-ups, act's host mode), fix the runner's set-up.",
+                )
 
     def _command(
         self, name: str, properties: Mapping[str, str], message: str, *, redact: bool = True
