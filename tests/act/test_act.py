@@ -77,7 +77,14 @@ def last9(tls: tuple[str, Path, Path]) -> Iterator[Last9]:
         yield Last9(fake, f"https://{gateway}:{fake.url.rsplit(':', 1)[1]}", cert)
 
 
-def workflow(api_url: str, *, steps: str = "", extra: str = "", job: str = "") -> str:
+def workflow(
+    api_url: str,
+    *,
+    steps: str = "",
+    extra: str = "",
+    job: str = "",
+    ca: str = "${{ github.workspace }}/last9-ca.pem",
+) -> str:
     """A user's release workflow: checkout, the action with auto-stop (and the ``extra``
     inputs, YAML lines), then ``steps``."""
     use = textwrap.dedent(
@@ -104,9 +111,9 @@ def workflow(api_url: str, *, steps: str = "", extra: str = "", job: str = "") -
               deploy:
                 runs-on: ubuntu-latest
                 env:
-                  REQUESTS_CA_BUNDLE: ${{ github.workspace }}/last9-ca.pem
+                  REQUESTS_CA_BUNDLE: {ca}
             """
-        )
+        ).format(ca=ca)
         + job
         + "    steps:\n      - uses: actions/checkout@v4\n"
         + textwrap.indent(use, "      ")
@@ -212,3 +219,25 @@ def test_a_cancelled_job_still_sends_the_stop(act: Act, last9: Last9, tmp_path: 
     assert done.cancelled
     assert time.monotonic() - started < 120, "the deploy step was not cancelled"
     assert states(fake) == [("start", "shop", None), ("stop", "shop", "cancelled")], done.log
+
+
+def test_host_mode_file_commands_cost_warnings_not_a_traceback(
+    act: Act, last9: Last9, tmp_path: Path
+) -> None:
+    """act's host mode (a self-hosted act runner) hands the action's container file-command
+    paths that do not exist in it: one warning each, the start still sent, the job passes.
+    Nothing the step writes reaches the runner there, neither state nor exports, so no post
+    step can know it armed a start: the README says to stop with a step of its own there.
+
+    The checkout is bound at its own path there (``github.workspace`` is a copy that is not),
+    so the certificate is named by that path.
+    """
+    ca = str(tmp_path / "repo" / "last9-ca.pem")
+    text = workflow(last9.url, steps="- run: echo deploying\n", ca=ca)
+    done = run(act, last9, tmp_path, text, host_mode=True)
+    assert "Traceback" not in done.log
+    assert done.returncode == 0, done.log
+    assert states(last9.fake) == [("start", "shop", None)], done.log
+    log = done.log.replace("%3A", ":")
+    for variable in ("GITHUB_OUTPUT", "GITHUB_STATE", "GITHUB_ENV", "GITHUB_STEP_SUMMARY"):
+        assert f"::warning title=Last9: {variable} not written::" in log, variable
