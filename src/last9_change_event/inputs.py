@@ -55,6 +55,12 @@ SPECS: tuple[InputSpec, ...] = (
 DEFAULTS: Mapping[str, str] = {spec.name: spec.default for spec in SPECS}
 SECRET_INPUTS: tuple[str, ...] = tuple(spec.name for spec in SPECS if spec.secret)
 
+#: What stands for ``event_state: both`` of last9/deployment-marker-action (README, "Moving from
+#: last9/deployment-marker-action"): a stop alone is Last9's own point marker.
+BOTH_REMEDY = (
+    "For one marker after the deploy, set `event-state: stop`; for the deploy's real window, "
+    "send `start` before it with `auto-stop: true`."
+)
 MAX_TIMEOUT_SECONDS = 3600.0
 MAX_USER_ATTRIBUTES = 100
 MAX_NAME_CHARS = 256
@@ -102,6 +108,13 @@ def fail_on_of(raw: Mapping[str, str]) -> FailOn:
 
 def parse_inputs(raw: Mapping[str, str]) -> Inputs:
     """Validate the raw input strings; missing or empty values take the action.yml default."""
+    if _value(raw, "event-state").lower() == "both":
+        raise InputError(
+            "event-state",
+            "`both` (of last9/deployment-marker-action) sends a start and a stop at one instant: "
+            "a window of no length, which says no more than a stop alone.",
+            remedy=BOTH_REMEDY,
+        )
     state = _choice(raw, "event-state", ("start", "stop", "auto"))
     auto_stop = _boolean(raw, "auto-stop")
     if auto_stop and state != "start":
