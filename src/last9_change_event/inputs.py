@@ -55,12 +55,6 @@ SPECS: tuple[InputSpec, ...] = (
 DEFAULTS: Mapping[str, str] = {spec.name: spec.default for spec in SPECS}
 SECRET_INPUTS: tuple[str, ...] = tuple(spec.name for spec in SPECS if spec.secret)
 
-#: What stands for ``event_state: both`` of last9/deployment-marker-action (README, "Moving from
-#: last9/deployment-marker-action"): a stop alone is Last9's own point marker.
-BOTH_REMEDY = (
-    "For one marker after the deploy, set `event-state: stop`; for the deploy's real window, "
-    "send `start` before it with `auto-stop: true`."
-)
 MAX_TIMEOUT_SECONDS = 3600.0
 MAX_USER_ATTRIBUTES = 100
 MAX_NAME_CHARS = 256
@@ -113,7 +107,9 @@ def parse_inputs(raw: Mapping[str, str]) -> Inputs:
             "event-state",
             "`both` (of last9/deployment-marker-action) sends a start and a stop at one instant: "
             "a window of no length, which says no more than a stop alone.",
-            remedy=BOTH_REMEDY,
+            remedy="For one marker after the deploy, set `event-state: stop`; for the deploy's "
+            "real window, send `start` before it with `auto-stop: true` (README: Moving from "
+            "last9/deployment-marker-action).",
         )
     state = _choice(raw, "event-state", ("start", "stop", "auto"))
     auto_stop = _boolean(raw, "auto-stop")
