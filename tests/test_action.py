@@ -57,8 +57,20 @@ def test_github_context_becomes_attributes(fake: FakeLast9, job: Job) -> None:
         "ci_provider": "github-actions",
         "service_name": "shop",
         "deployment_environment": "production",
+        "env": "production",
         "deployment_id": "987654321-1-deploy",
     }
+
+
+def test_a_push_sends_the_first_line_of_its_commit_message(fake: FakeLast9, job: Job) -> None:
+    """On a push, `commit_message` is the head commit's first line; `attributes` may remove it."""
+    job.env.update({"GITHUB_EVENT_NAME": "push", "GITHUB_REF": "refs/heads/main"})
+    job.event = {"head_commit": {"message": "Fix the checkout (#42)\n\nCo-authored-by: A <a@b>"}}
+    job.run(step_inputs(fake))
+    job.run(step_inputs(fake, attributes="commit_message="))
+    first, removed = (event["attributes"] for event in fake.events())
+    assert first["commit_message"] == "Fix the checkout (#42)"
+    assert "commit_message" not in removed
 
 
 def test_github_enterprise_run_url_uses_the_server_url(fake: FakeLast9, job: Job) -> None:
@@ -93,6 +105,7 @@ def test_github_attributes_off_sends_only_given_ones(fake: FakeLast9, job: Job) 
     assert fake.events()[0]["attributes"] == {
         "team": "payments",
         "deployment_environment": "production",
+        "env": "production",
         "deployment_id": "987654321-1-deploy",
     }
 
@@ -114,8 +127,26 @@ def test_deployment_event_gives_the_environment(fake: FakeLast9, job: Job) -> No
     del inputs["environment"]
     job.run(inputs)
     sent = fake.events()[0]["attributes"]
-    assert sent["deployment_environment"] == "staging"
+    assert sent["deployment_environment"] == sent["env"] == "staging"
     assert sent["deployment_ref"] == "main"
+
+
+@pytest.mark.parametrize(
+    ("attributes", "kept"),
+    [
+        ("env=", "deployment_environment"),
+        ('{"deployment_environment": null}', "env"),
+    ],
+    ids=["env-line", "deployment_environment-json"],
+)
+def test_either_environment_key_can_be_removed(
+    fake: FakeLast9, job: Job, attributes: str, kept: str
+) -> None:
+    """Both environment keys go out by default; `attributes` removes either, as any other."""
+    job.run(step_inputs(fake, attributes=attributes))
+    sent = fake.events()[0]["attributes"]
+    assert [key for key in ("deployment_environment", "env") if key in sent] == [kept]
+    assert sent[kept] == "production"
 
 
 def test_event_name_data_source_and_timestamp_are_sent(fake: FakeLast9, job: Job) -> None:

@@ -6,6 +6,7 @@ in each provider module), plus a secret or two that must never reach an attribut
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import time
@@ -19,6 +20,7 @@ from hypothesis import strategies as st
 
 from last9_change_event.ci import CiRun, GitFacts, checkout, detect, read_git
 from last9_change_event.ci._common import repository_from_url, strip_credentials
+from tests.cli_process import in_process
 from tests.github_run import RELEASE_EVENT, RUNNER_ENV
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
@@ -391,6 +393,52 @@ def test_any_subset_of_variables_degrades_gracefully(name: str, data: st.DataObj
     }
 
 
+# --- what the command line sends in each CI ---------------------------------------------------
+
+#: (event state, flags, the attributes the command line adds after the CI's, in this order)
+DEFAULTS_CASES: dict[str, tuple[str, tuple[str, ...], dict[str, str]]] = {
+    "start-ci-environment": ("start", (), {}),
+    "start-environment-flag": ("start", ("--environment", "prod-eu"), {}),
+    "stop-environment-flag": (
+        "stop",
+        ("--environment", "prod-eu", "--outcome", "success", "--started-at", "1705320000"),
+        {"duration_seconds": "60", "outcome": "success"},
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(DEFAULTS_CASES), ids=list(DEFAULTS_CASES))
+@pytest.mark.parametrize("name", list(EXPECTED), ids=list(EXPECTED))
+def test_command_line_sends_the_default_attributes(name: str, case: str, tmp_path: Path) -> None:
+    """In every CI the command line sends the CI's attributes, then `service_name`, the
+    environment under both of Last9's keys (`deployment_environment` and `env`, one value),
+    `deployment_id`, and on a stop `duration_seconds` and `outcome`: exactly these, in order."""
+    env, run = EXPECTED[name]
+    state, flags, stop_attributes = DEFAULTS_CASES[case]
+    variables = dict(env)
+    if name == "github":
+        event_file = tmp_path / "event.json"
+        event_file.write_text(json.dumps(RELEASE_EVENT), encoding="utf-8")
+        variables["GITHUB_EVENT_PATH"] = str(event_file)
+    done = in_process(
+        state, "--org", "acme", "--dry-run", "--timestamp", "2024-01-15T12:01:00Z", *flags,
+        env=variables, cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    sent = json.loads(done.stdout)["payload"]["attributes"]
+    environment = "prod-eu" if "--environment" in flags else run.environment
+    assert run.service_name
+    assert run.deployment_id
+    expected = {
+        **dict(run.attributes),
+        "service_name": run.service_name,
+        **({"deployment_environment": environment, "env": environment} if environment else {}),
+        "deployment_id": run.deployment_id,
+        **stop_attributes,
+    }
+    assert list(sent.items()) == list(expected.items())
+
+
 # --- detection ------------------------------------------------------------------------------
 
 ORDER = ["github", "gitlab", "buildkite", "circleci", "jenkins", "azure", "bitbucket"]
@@ -567,6 +615,44 @@ def test_github_branch_push_has_no_tag() -> None:
         "GITHUB_REF_TYPE": "branch",
     }
     assert "tag" not in _attributes(detect(env, event={}))
+
+
+@pytest.mark.parametrize(
+    ("event", "message"),
+    [
+        (
+            {"head_commit": {"message": "Fix the checkout\n\nSigned-off-by: J <j@x.example>"}},
+            "Fix the checkout\n\nSigned-off-by: J <j@x.example>",
+        ),
+        ({"head_commit": None, "commits": [{"message": "older"}]}, None),
+        ({"head_commit": {"message": "   "}}, None),
+    ],
+    ids=["head-commit", "no-head-commit", "blank"],
+)
+def test_github_push_gives_the_commit_message(event: dict[str, Any], message: str | None) -> None:
+    """A push gives its head commit's message, as it is (the event keeps its first line); not
+    ``commits[0]``, the push's oldest commit, which is not the one deployed."""
+    env = {**RUNNER_ENV, "GITHUB_EVENT_NAME": "push", "GITHUB_REF": "refs/heads/main"}
+    assert _attributes(detect(env, event=event)).get("commit_message") == message
+
+
+@pytest.mark.parametrize("name", ["release", "workflow_dispatch", "deployment"])
+def test_github_only_a_push_gives_a_commit_message(name: str) -> None:
+    """Other events' payloads hold no message of the deployed commit: none is sent."""
+    env = {**RUNNER_ENV, "GITHUB_EVENT_NAME": name}
+    assert "commit_message" not in _attributes(detect(env, event={"head_commit": {"message": "x"}}))
+
+
+def test_command_line_sends_the_first_line_of_a_commit_message(tmp_path: Path) -> None:
+    """What is sent is the message's first line, at most 100 characters."""
+    event_file = tmp_path / "event.json"
+    subject = "Deploy " + "x" * 120
+    event_file.write_text(json.dumps({"head_commit": {"message": f"\n{subject}\n\nbody"}}))
+    env = {**RUNNER_ENV, "GITHUB_EVENT_NAME": "push", "GITHUB_EVENT_PATH": str(event_file)}
+    done = in_process("--org", "acme", "--dry-run", env=env, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    sent = json.loads(done.stdout)["payload"]["attributes"]["commit_message"]
+    assert sent == subject[:99] + "…"
 
 
 def test_github_deployment_id_defaults() -> None:

@@ -80,3 +80,25 @@ def test_readme_inputs_table_matches_action_yml() -> None:
 def test_readme_outputs_table_matches_action_yml() -> None:
     """The README's outputs table lists every output of action.yml."""
     assert list(readme_table("Outputs")) == list(ACTION["outputs"])
+
+
+def test_the_action_sends_the_default_attributes(fake: FakeLast9, job: Job) -> None:
+    """After the GitHub context (which ends with `ci_provider`), a start carries `service_name`,
+    the environment under both of Last9's keys with one value, and `deployment_id`; its stop adds
+    `duration_seconds` and `outcome`; the README's "What is sent" names every key sent."""
+    token = fake.mint("refresh", ttl=None)
+    inputs = {"org": "acme", "refresh-token": token, "api-url": fake.url}
+    job.run({**inputs, "environment": "production"})
+    job.run({**inputs, "environment": "production", "event-state": "stop", "outcome": "success"})
+    start, stop = (event["attributes"] for event in fake.events())
+    defaults = ["service_name", "deployment_environment", "env", "deployment_id"]
+    for attributes, tail in ((start, defaults), (stop, [*defaults, "duration_seconds", "outcome"])):
+        keys = list(attributes)
+        assert keys[keys.index("ci_provider") + 1 :] == tail
+        assert attributes["deployment_environment"] == attributes["env"] == "production"
+        assert attributes["service_name"] == "shop"
+    assert stop["outcome"] == "success"
+    assert stop["duration_seconds"].isdigit()
+    documented = README.split("## What is sent\n", 1)[1].split("\n## ", 1)[0]
+    for key in {*start, *stop}:
+        assert f"`{key}`" in documented, key

@@ -6,7 +6,13 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from last9_change_event.attributes import MAX_VALUE_CHARS, clean_value, label_key
+from last9_change_event.attributes import (
+    COMMIT_MESSAGE_CHARS,
+    MAX_VALUE_CHARS,
+    clean_value,
+    first_line,
+    label_key,
+)
 from last9_change_event.errors import InputError
 from last9_change_event.inputs import DEFAULTS, parse_api_url, parse_attributes, parse_inputs
 
@@ -73,6 +79,17 @@ def test_auto_stop_belongs_on_a_start_step() -> None:
     """`auto-stop` on a stop step is a configuration error."""
     with pytest.raises(InputError, match="belongs on a `start` step"):
         parse_inputs({**VALID, "event-state": "stop", "auto-stop": "true"})
+
+
+@pytest.mark.parametrize("value", ["both", "Both"])
+def test_both_says_what_stands_for_it(value: str) -> None:
+    """`event-state: both` (last9/deployment-marker-action's) is refused with its replacements:
+    `stop` for a point marker, a start with `auto-stop` for the deploy's window."""
+    with pytest.raises(InputError) as raised:
+        parse_inputs({**VALID, "event-state": value})
+    assert raised.value.input_name == "event-state"
+    assert "`event-state: stop`" in raised.value.remedy
+    assert "`auto-stop: true`" in raised.value.remedy
 
 
 def test_defaults_apply_to_missing_and_empty_values() -> None:
@@ -192,3 +209,20 @@ def test_too_many_attributes_are_refused() -> None:
     text = "\n".join(f"k{i}=v" for i in range(101))
     with pytest.raises(InputError, match="at most 100"):
         parse_attributes(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ("Fix it\n\nbody", "Fix it"),
+        ("\n  \n\tFix\tit  \r\nbody", "Fix it"),
+        ("", ""),
+        (" \n ", ""),
+        ("x" * COMMIT_MESSAGE_CHARS, "x" * COMMIT_MESSAGE_CHARS),
+        ("x" * (COMMIT_MESSAGE_CHARS + 1), "x" * (COMMIT_MESSAGE_CHARS - 1) + "…"),
+    ],
+    ids=["subject", "leading-blank-lines", "empty", "blank", "at-bound", "over-bound"],
+)
+def test_first_line(text: str, line: str) -> None:
+    """A commit message's first non-blank line, white space folded, at most 100 characters."""
+    assert first_line(text) == line

@@ -9,6 +9,9 @@ from collections.abc import Iterable
 Attributes = tuple[tuple[str, str | None], ...]
 
 MAX_VALUE_CHARS = 512
+#: A commit message is sent as its first line, cut at this many characters: a label is one line,
+#: and a message's body (trailers, e-mail addresses, long prose) says nothing a marker needs.
+COMMIT_MESSAGE_CHARS = 100
 RESERVED_KEYS = frozenset({"event_name", "event_state"})
 _UNSAFE = re.compile(r"[^a-zA-Z0-9_]")
 _LEADING_UNDERSCORES = re.compile(r"^_{2,}")
@@ -43,6 +46,14 @@ def clean_value(value: str) -> str:
     if len(flat) > MAX_VALUE_CHARS:
         flat = flat[: MAX_VALUE_CHARS - 1] + "…"
     return flat
+
+
+def first_line(text: str, limit: int = COMMIT_MESSAGE_CHARS) -> str:
+    """The first line of ``text`` that is not blank, at most ``limit`` characters (the last one
+    an ellipsis when it was cut); empty when there is none."""
+    line = next((line for line in valid_text(text).splitlines() if line.strip()), "")
+    line = _WHITESPACE.sub(" ", line).strip()
+    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 def merge(*layers: Iterable[tuple[str, str | None]]) -> dict[str, str]:

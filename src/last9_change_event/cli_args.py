@@ -282,7 +282,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
         "--environment",
         action=_Once,
         metavar="ENV",
-        help="attribute deployment_environment, e.g. production (default: the CI's, if any)",
+        help="attributes deployment_environment and env, e.g. production (default: the CI's)",
     )
     parser.add_argument(
         "--deployment-id",

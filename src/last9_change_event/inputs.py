@@ -102,6 +102,15 @@ def fail_on_of(raw: Mapping[str, str]) -> FailOn:
 
 def parse_inputs(raw: Mapping[str, str]) -> Inputs:
     """Validate the raw input strings; missing or empty values take the action.yml default."""
+    if _value(raw, "event-state").lower() == "both":
+        raise InputError(
+            "event-state",
+            "`both` (of last9/deployment-marker-action) sends a start and a stop at one instant: "
+            "a window of no length, which says no more than a stop alone.",
+            remedy="For one marker after the deploy, set `event-state: stop`; for the deploy's "
+            "real window, send `start` before it with `auto-stop: true` (README: Moving from "
+            "last9/deployment-marker-action).",
+        )
     state = _choice(raw, "event-state", ("start", "stop", "auto"))
     auto_stop = _boolean(raw, "auto-stop")
     if auto_stop and state != "start":

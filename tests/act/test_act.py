@@ -151,7 +151,7 @@ def test_the_manifest_loads_the_start_has_the_release_and_the_stop_arrives(
     assert attributes["release_name"] == "Shop 1.2.3"
     assert attributes["repository"] == "acme/shop"
     assert attributes["trigger_event"] == "release"
-    assert attributes["deployment_environment"] == "production"
+    assert attributes["deployment_environment"] == attributes["env"] == "production"
     assert stop["attributes"]["deployment_id"] == attributes["deployment_id"]
     assert "duration_seconds" in stop["attributes"]
     assert "passed no saved state" in done.log, "act drops the post step's state"

@@ -7,7 +7,12 @@ Sources:
   ``GITHUB_RUN_NUMBER``, ``GITHUB_RUN_ATTEMPT``, ``GITHUB_ACTOR``, ``GITHUB_EVENT_NAME``,
   ``GITHUB_SERVER_URL``)
 - payloads: https://docs.github.com/en/webhooks/webhook-events-and-payloads
-  (``release``, ``deployment``, ``deployment_status``, ``workflow_dispatch``)
+  (``push``, ``release``, ``deployment``, ``deployment_status``, ``workflow_dispatch``)
+
+``commit_message`` comes from a ``push`` payload's ``head_commit.message``, the commit the run
+deploys; no other event's payload holds a message, and the action makes no API call for one.
+(Last9's own action also sends it, whole: ``src/attribute-collector.ts`` in
+last9/deployment-marker-action; the shared attribute building keeps its first line.)
 
 The first attributes are exactly those the action has always sent (same keys, values and order);
 ``tag``, the further deployment attributes, ``input_*`` and ``ci_provider`` come after them.
@@ -105,6 +110,10 @@ def detect(
     elif name in {"deployment", "deployment_status"}:
         candidates.extend((key, _text(deployment.get(field))) for key, field in _DEPLOYMENT_FIRST)
     candidates.append(("tag", _tag(env)))
+    if name == "push":  # the one payload that holds the message (``head_commit``)
+        candidates.append(
+            ("commit_message", _text(_mapping(payload.get("head_commit")).get("message")))
+        )
     if name in {"deployment", "deployment_status"}:
         candidates.extend((key, _text(deployment.get(field))) for key, field in _DEPLOYMENT_MORE)
     event_state: str | None = None
