@@ -44,6 +44,11 @@ def answer(status: int, body: bytes, *headers: str, length: int | None = None) -
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
 
 
+def interim(status: int, *headers: str) -> bytes:
+    """A raw interim (1xx) answer: a status line and headers, never a body."""
+    return ("\r\n".join([f"HTTP/1.1 {status} Interim", *headers]) + "\r\n\r\n").encode()
+
+
 def gzip_bomb(size: int) -> bytes:
     """``size`` zero bytes, gzipped (about a thousandth of ``size``)."""
     return gzip.compress(b"\0" * size, compresslevel=9)
@@ -113,12 +118,13 @@ class RawLast9:
                 self.requests.append(request)
                 route = "exchange" if path.endswith("/oauth/access_token") else "event"
                 queue = self._plays.get(route)
-                play = queue.popleft() if queue else Play(self._success(route))
+                play = queue.popleft() if queue else Play(self.success(route))
                 self._play(connection, play)
                 if play.reset or b"Connection: close" in play.data or queue is not None:
                     return
 
-    def _success(self, route: str) -> bytes:
+    def success(self, route: str) -> bytes:
+        """The well-formed success answer to ``route``."""
         if route == "exchange":
             token = self.minter.mint("access")
             body = {"access_token": token, "expires_at": int(time.time()) + 3600}

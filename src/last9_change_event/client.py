@@ -29,7 +29,7 @@ from last9_change_event.errors import (
 from last9_change_event.outcomes import Answer, MaybeSent, NotSent, Outcome
 from last9_change_event.retry import Deadline, RetryPolicy, Schedule, retry_after
 from last9_change_event.tokens import AuthFlow, Token, epoch_seconds
-from last9_change_event.transport import attempt
+from last9_change_event.transport import attempt, mount
 
 USER_AGENT = f"last9-change-event/{__version__} python-requests/{requests.__version__}"
 #: Told before each attempt (``None``) and of its outcome: which events may have landed.
@@ -82,7 +82,7 @@ class Last9Client:
         self._policy = policy or RetryPolicy()
         self._log = log
         self._wall_clock = wall_clock
-        self._session = NoRedirects()
+        self._session = mount(NoRedirects())
         # Plain http goes to a loopback host only (inputs checks it), and never through a
         # proxy, which would read the token in the clear.
         self._session.trust_env = not api_url.startswith("http://")

@@ -13,18 +13,31 @@ Failures are told apart by exception class, never by message text:
 Answers are read as raw bytes, at most ``MAX_ANSWER_BYTES``, one socket read at a time with the
 deadline checked between reads; gzip and deflate are decompressed within the same bound by this
 module, never by urllib3 (so a compression bomb costs nothing). Redirects are never followed.
+
+Interim answers. A server or a proxy may send ``1xx`` answers (``103 Early Hints``, ``102
+Processing``) before the real one; HTTP requires a client to skip every ``1xx`` other than
+``101`` (RFC 9110, 15.2). ``http.client``, which urllib3 2 reads answers with, skips ``100``
+alone (Python 3.11 to 3.13) and hands any other ``1xx`` up as the answer, leaving the real one
+unread on the connection. ``FinalAnswers``, the adapter every session of this project mounts,
+reads answers with ``_FinalAnswer``, which skips them where the status line is read.
 """
 
 from __future__ import annotations
 
+import http.client
 import json
 import socket
 import ssl
 import zlib
 from collections.abc import Mapping
+from typing import Any
 
 import requests
+import requests.adapters
+import urllib3.connection
+import urllib3.connectionpool
 import urllib3.exceptions as u3
+import urllib3.poolmanager
 
 from last9_change_event.errors import ConfigError
 from last9_change_event.outcomes import Answer, MaybeSent, NotSent, Outcome
@@ -33,6 +46,62 @@ from last9_change_event.retry import Deadline
 MAX_ANSWER_BYTES = 64 * 1024
 CONNECT_TIMEOUT = 10.0
 _READ_SIZE = 8192
+
+
+class _FinalAnswer(http.client.HTTPResponse):
+    """An answer whose status line is the final one: interim ``1xx`` answers are skipped."""
+
+    def _read_status(self) -> tuple[str, int, str]:
+        while True:
+            version, status, reason = super()._read_status()  # type: ignore[misc]
+            # 100 is skipped by http.client itself, which reads its headers; 101 is final.
+            if not 101 < status < 200:
+                return version, status, reason
+            http.client.parse_headers(self.fp)  # an interim answer's headers, then no body
+
+
+class _Connection(urllib3.connection.HTTPConnection):
+    response_class = _FinalAnswer
+
+
+class _TlsConnection(urllib3.connection.HTTPSConnection):
+    response_class = _FinalAnswer
+
+
+class _Pool(urllib3.connectionpool.HTTPConnectionPool):
+    ConnectionCls = _Connection
+
+
+class _TlsPool(urllib3.connectionpool.HTTPSConnectionPool):
+    ConnectionCls = _TlsConnection
+
+
+_POOLS = {"http": _Pool, "https": _TlsPool}
+
+
+class FinalAnswers(requests.adapters.HTTPAdapter):
+    """requests' adapter, with connections that skip interim answers (directly or through an
+    HTTP proxy; a SOCKS proxy keeps its own connections)."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:  # noqa: ANN401 - requests'
+        """The pool manager, with this module's connection pools."""
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = _POOLS
+
+    def proxy_manager_for(self, proxy: str, **kwargs: Any) -> Any:  # noqa: ANN401 - requests'
+        """The proxy's pool manager, with this module's connection pools."""
+        manager = super().proxy_manager_for(proxy, **kwargs)
+        if manager.pool_classes_by_scheme is urllib3.poolmanager.pool_classes_by_scheme:
+            manager.pool_classes_by_scheme = _POOLS
+        return manager
+
+
+def mount(session: requests.Session) -> requests.Session:
+    """``session`` with ``FinalAnswers`` for http and https; the session."""
+    adapter = FinalAnswers()
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    return session
 
 
 def attempt(
