@@ -31,6 +31,10 @@ known path answers 405 with an ``Allow`` header. Every JSON answer has
 ``Content-Type: application/json`` and a correct ``Content-Length``;
 connections stay open (keep-alive) unless the client asks otherwise.
 
+``mint_from_exchange(org=..., scopes=...)`` makes every later exchange hand back an access
+token of another organization, or with other scopes (``scopes`` in the answer says the same),
+whatever the refresh token holds: a compromised or misconfigured exchange.
+
 Tests steer failures with ``script(route, *faults)``: the next requests to that
 route get the scripted ``Fault`` answers in order (a status and body, extra
 headers such as ``Retry-After``, a delay, or a connection closed without any
@@ -401,6 +405,9 @@ class FakeLast9:
         self._exchanges = 0
         self._connections = 0
         self._next_connection_id = 0
+        self._exchange_org: str | None = None
+        self._exchange_scopes: tuple[str, ...] | None = None
+        self._exchange_scopes_claim = True
 
     # -- lifecycle -------------------------------------------------------------
 
@@ -470,7 +477,7 @@ class FakeLast9:
         self,
         kind: Literal["access", "refresh"] = "access",
         *,
-        scopes: Sequence[str] = ("write",),
+        scopes: Sequence[str] | None = ("write",),
         ttl: int | None = 3600,
         exp: int | None = None,
         org: str | None = None,
@@ -479,7 +486,8 @@ class FakeLast9:
     ) -> str:
         """Sign a token like Last9's.
 
-        ``ttl=None`` and no ``exp`` gives a token without an ``exp`` claim;
+        ``ttl=None`` and no ``exp`` gives a token without an ``exp`` claim, and
+        ``scopes=None`` one without a ``scopes`` claim;
         ``exp`` is an absolute override (e.g. in the past). ``extra`` claims
         are added last and override the defaults; an extra claim set to None is
         removed (e.g. ``organization_slug=None``). Every token carries a random
@@ -490,7 +498,7 @@ class FakeLast9:
         claims: dict[str, Any] = {
             "aud": [self.host],
             "organization_slug": self.org if org is None else org,
-            "scopes": list(scopes),
+            "scopes": None if scopes is None else list(scopes),
             "email": _EMAIL,
             "iat": issued,
             "type": kind,
@@ -500,12 +508,29 @@ class FakeLast9:
             claims["exp"] = exp
         elif ttl is not None:
             claims["exp"] = issued + ttl
+        if scopes is None:
+            del claims["scopes"]
         for name, value in extra.items():
             if value is None:
                 claims.pop(name, None)
             else:
                 claims[name] = value
         return jwt.encode(claims, self.key, algorithm=_ALGORITHM)
+
+    def mint_from_exchange(
+        self,
+        *,
+        org: str | None = None,
+        scopes: Sequence[str] | None = None,
+        scopes_claim: bool = True,
+    ) -> None:
+        """From now on, exchanges hand back access tokens of ``org`` and with ``scopes``
+        (``None``: the refresh token's own, as Last9 does); ``scopes_claim=False`` leaves the
+        ``scopes`` claim out of the token, so that only the answer's ``scopes`` tells them."""
+        with self._lock:
+            self._exchange_org = org
+            self._exchange_scopes = None if scopes is None else tuple(scopes)
+            self._exchange_scopes_claim = scopes_claim
 
     def revoke(self, token: str) -> None:
         """Reject this token (refresh or access) from now on."""
@@ -562,6 +587,9 @@ class FakeLast9:
                 queue.clear()
             self._exchanges = 0
             self._connections = 0
+            self._exchange_org = None
+            self._exchange_scopes = None
+            self._exchange_scopes_claim = True
 
     # -- called from handler threads ---------------------------------------------
 
@@ -596,12 +624,17 @@ class FakeLast9:
         scopes = claims.get("scopes")
         scope_list = [s for s in scopes if isinstance(s, str)] if isinstance(scopes, list) else []
         org = claims.get("organization_slug")
+        with self._lock:
+            org = self._exchange_org or org
+            if self._exchange_scopes is not None:
+                scope_list = list(self._exchange_scopes)
+            claimed = scope_list if self._exchange_scopes_claim else None
         now = int(time.time())
         expires_at = now + self.access_ttl
         extra = {"email": claims["email"]} if isinstance(claims.get("email"), str) else {}
         access = self.mint(
             "access",
-            scopes=scope_list,
+            scopes=claimed,
             exp=expires_at,
             iat=now,
             org=org if isinstance(org, str) else None,

@@ -122,7 +122,9 @@ class Last9Client:
                 remedy="Check `api-url` points to Last9's API.",
                 title="Last9: unexpected answer",
             )
-        return Token.of(body["access_token"], epoch_seconds(body.get("expires_at")))
+        return Token.of(
+            body["access_token"], epoch_seconds(body.get("expires_at")), body.get("scopes")
+        )
 
     def send_event(
         self, org: str, payload: bytes, auth: AuthFlow, observe: Observer | None = None

@@ -62,8 +62,10 @@ def run(
             refresh_token=inputs.refresh_token,
             clock=clock,
             mask=reporter.mask,
+            org=inputs.org,
+            warn=reporter.warning,
         )
-        ending.token = _check(inputs, auth, reporter)
+        ending.token = _check(inputs, auth)
         plan = ending.plan = make_plan(inputs, context, datetime.fromtimestamp(int(clock()), UTC))
         show(reporter, inputs, plan)
         ending.armed = arm(reporter, inputs, plan, context.step)
@@ -102,7 +104,7 @@ def _stage_inputs(inputs: Inputs, context: Context, stage: str) -> Inputs:
     )
 
 
-def _check(inputs: Inputs, auth: AuthFlow, reporter: Reporter) -> Token | None:
+def _check(inputs: Inputs, auth: AuthFlow) -> Token | None:
     """Local checks before any call; the given access token when it is good to use."""
     if not (inputs.refresh_token or inputs.access_token) and not inputs.dry_run:
         raise MissingTokenError(
@@ -112,14 +114,7 @@ def _check(inputs: Inputs, auth: AuthFlow, reporter: Reporter) -> Token | None:
             "secret exists; skip the step for forks with `if: "
             "github.event.pull_request.head.repo.fork != true`, or set `fail-on: never`.",
         )
-    given = auth.check()
-    for org in sorted(auth.organizations() - {inputs.org})[:1]:
-        reporter.warning(
-            "Last9: organization mismatch",
-            f"The token belongs to organization `{org}` but `org` is `{inputs.org}`; Last9 "
-            "will likely refuse it. Check `org`.",
-        )
-    return given
+    return auth.check()
 
 
 def _send(

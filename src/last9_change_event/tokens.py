@@ -6,7 +6,9 @@ check); ``exp`` says whether an access token is still good for ``MARGIN_SECONDS`
 ``AuthFlow`` is the whole token conversation, in the shape of httpx's auth flows: its
 ``flow()`` generator hands out a token, is shown Last9's answer, and after a 401 renews once
 and hands out the new token for one more try. It masks every token it obtains, the moment it
-has it, and decodes each token once.
+has it, and decodes each token once. A token the exchange hands back is checked as a given one
+is, before it is sent anywhere: a ``scopes`` claim (or, without one, the answer's ``scopes``)
+lacking ``write`` is an ``AuthError``, and an organization other than ``org`` is warned of.
 """
 
 from __future__ import annotations
@@ -44,9 +46,12 @@ class Token(NamedTuple):
     expires_at: int | None
 
     @classmethod
-    def of(cls, value: str, expires_at: int | None = None) -> Token:
-        """Decode ``value`` once; ``expires_at`` (from an exchange answer) wins over ``exp``."""
+    def of(cls, value: str, expires_at: int | None = None, scopes: object = None) -> Token:
+        """Decode ``value`` once; ``expires_at`` (from an exchange answer) wins over ``exp``, and
+        ``scopes`` (from the same answer) stand in for a ``scopes`` claim the token lacks."""
         claims = read_claims(value)
+        if claims is not None and claims.scopes is None and isinstance(scopes, list):
+            claims = claims._replace(scopes=tuple(str(s) for s in scopes))
         return cls(value, claims, expires_at if expires_at is not None else _exp(claims))
 
     def valid_for(self, seconds: float, now: float) -> bool:
@@ -97,8 +102,21 @@ def _check_write_scope(claims: Claims | None, what: str) -> None:
         )
 
 
+MISMATCH_TITLE = "Last9: organization mismatch"
+
+
+def mismatch(token_org: str, org: str) -> str:
+    """The warning for a token of organization ``token_org`` used for ``org``."""
+    return (
+        f"The token belongs to organization `{token_org}` but `org` is `{org}`; Last9 will "
+        "likely refuse it. Check `org`."
+    )
+
+
 #: Exchanges a refresh token for an access token (the HTTP call lives in the client).
 Exchange = Callable[[str], Token]
+#: Told a warning's title and message.
+Warn = Callable[[str, str], None]
 
 
 class AuthFlow:
@@ -112,9 +130,14 @@ class AuthFlow:
         refresh_token: str | None,
         clock: Callable[[], float],
         mask: Callable[[str], None],
+        org: str | None = None,
+        warn: Warn | None = None,
     ) -> None:
         self._clock = clock
         self._mask = mask
+        self._org = org
+        self._warn = warn
+        self._warned: set[str] = set()
         self._refresh = Token.of(refresh_token) if refresh_token else None
         self._given = Token.of(access_token) if access_token else None
         self._current: Token | None = None
@@ -140,6 +163,8 @@ class AuthFlow:
 
     def check(self) -> Token | None:
         """Local checks before any call; the given access token when it is good to use now."""
+        for org in sorted(self.organizations()):
+            self._check_organization(org)
         now = self._clock()
         if self._refresh is not None:
             if self._refresh.claims is None:
@@ -183,6 +208,14 @@ class AuthFlow:
             self._current = self._exchange(exchange)
             yield self._current
 
+    def _check_organization(self, token_org: str | None) -> None:
+        """Warn, once per organization, of a token of another organization than ``org``."""
+        if self._warn is None or not self._org or not token_org or token_org == self._org:
+            return
+        if token_org not in self._warned:
+            self._warned.add(token_org)
+            self._warn(MISMATCH_TITLE, mismatch(token_org, self._org))
+
     def _exchange(self, exchange: Exchange) -> Token:
         if self._refresh is None:  # check() reported why; kept for type narrowing
             raise self._unrenewable(self._given)
@@ -195,6 +228,7 @@ class AuthFlow:
                 title="Last9: unexpected answer",
             )
         self._mask(token.value)
+        self._check_organization(token.claims.org if token.claims else None)
         _check_write_scope(token.claims, "access token Last9 returned")
         return token
 
