@@ -19,7 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from last9_change_event import ci
+from last9_change_event import ci, streams
 from last9_change_event.cli_args import send_parser, wrap_parser
 from last9_change_event.cli_voice import (
     ENV_INPUTS,
@@ -46,7 +46,12 @@ _FLAGLESS = frozenset({"refresh-token", "access-token", "auto-stop", "event-stat
 
 
 def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> int:
-    """Run the command line once; returns the exit code."""
+    """Run the command line once; returns the exit code.
+
+    A closed or full stdout or stderr never changes it: lines that cannot be written are lost
+    quietly (``streams``), and the exit code is the event's (``wrap``: the command's).
+    """
+    streams.guard_descriptors()
     env = environment() if env is None else env
     args = list(sys.argv[1:] if argv is None else argv)
     secrets = [env.get(name, "") for name in ENV_INPUTS.values()]
@@ -60,6 +65,8 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     except Exception as error:  # noqa: BLE001 - the boundary: no traceback may show a token
         _crash(error, secrets)
         return 1
+    finally:
+        streams.settle()
 
 
 def _send(argv: list[str], env: Mapping[str, str]) -> int:
@@ -70,7 +77,7 @@ def _send(argv: list[str], env: Mapping[str, str]) -> int:
         raise UsageError("the positional state and --event-state disagree; give one of them")
     state = chosen.pop() if chosen else DEFAULTS["event-state"]
     raw = raw_inputs(vars(args), env, state=state)
-    reporter = _reporter(env, out=sys.stdout)
+    reporter = _reporter(env, out=streams.stdout())
     context = _with_start(_context(vars(args), env, raw), raw, args.started_at)
     with Signals() as signals:
         result = run(raw, context, reporter, policy=retry_policy(env), cancelled=signals.received)
@@ -91,7 +98,7 @@ def _wrap(argv: list[str], env: Mapping[str, str]) -> int:
         return run_wrapped(command, before=lambda: None, after=lambda _: None)
     if not command:
         raise UsageError("wrap needs the command after `--`: wrap [flags] -- COMMAND [ARGS...]")
-    reporter = _reporter(env, out=sys.stderr)
+    reporter = _reporter(env, out=streams.stderr())
     wrapper = _Wrapper(vars(args), env, reporter)
     wrapper.start()
     if wrapper.cancelled is not None:
@@ -126,7 +133,7 @@ class _Wrapper:
                 )
             self.cancelled = signals.signum
         except Exception as error:  # noqa: BLE001 - the command runs whatever happens here
-            _crash(error, self._secrets(), stream=sys.stderr)
+            _crash(error, self._secrets())
 
     def stop(self, finished: Finished) -> None:
         """Send the stop of a start that may have landed; a failure is reported, never raised."""
@@ -164,7 +171,7 @@ class _Wrapper:
                     cancelled=signals.received,
                 )
         except Exception as error:  # noqa: BLE001 - the exit code is the command's regardless
-            _crash(error, self._secrets(), stream=sys.stderr)
+            _crash(error, self._secrets())
 
     def _secrets(self) -> list[str]:
         return [self.env.get(name, "") for name in ENV_INPUTS.values()]
@@ -218,7 +225,7 @@ def _reporter(env: Mapping[str, str], *, out: TextIO) -> Reporter:
     if env.get("GITHUB_ACTIONS") == "true":
         files = {name: env.get(f"GITHUB_{name}", "") for name in FILE_COMMANDS}
         return CliGitHubReporter(files, result_out=out)
-    return CliConsoleReporter(out=out, err=sys.stderr)
+    return CliConsoleReporter(out=out, err=streams.stderr())
 
 
 def _context(args: Mapping[str, Any], env: Mapping[str, str], raw: Mapping[str, str]) -> Context:
@@ -254,12 +261,17 @@ def _finish(reporter: Reporter, result: Result, output: str | None) -> int:
     if '"event_state":"start"' in shown.get("payload", "") and shown.get("timestamp"):
         shown["started-at"] = _epoch(shown["timestamp"])
     if output == "text":
-        reporter.result(_text(shown))
+        written = reporter.result(_text(shown))
     else:
         data: dict[str, object] = dict(shown)
         if "payload" in data:
             data["payload"] = json.loads(shown["payload"])
-        reporter.result(json.dumps(data, indent=2, ensure_ascii=False))
+        written = reporter.result(json.dumps(data, indent=2, ensure_ascii=False))
+    if not written:
+        reporter.info(
+            "The result could not be written to standard output (closed or full); "
+            "the exit code still says how the event went."
+        )
     return result.exit_code
 
 
@@ -285,14 +297,14 @@ def _epoch(timestamp: str) -> str:
 
 
 def _usage_error(message: str, secrets: Sequence[str]) -> None:
-    sys.stderr.write(scrub(f"last9-change-event: error: {message}\n", secrets))
-    sys.stderr.write("Run `last9-change-event --help` (or `wrap --help`) for the flags.\n")
-    sys.stderr.flush()
+    streams.write(
+        streams.stderr(),
+        scrub(f"last9-change-event: error: {message}\n", secrets)
+        + "Run `last9-change-event --help` (or `wrap --help`) for the flags.\n",
+    )
 
 
-def _crash(error: Exception, secrets: Sequence[str], *, stream: TextIO | None = None) -> None:
+def _crash(error: Exception, secrets: Sequence[str]) -> None:
     """An unexpected exception: its traceback, with anything shaped like a token removed."""
     text = "".join(traceback.format_exception(error))
-    out = stream or sys.stderr
-    out.write(scrub(f"error: Last9: internal error: {text}", secrets))
-    out.flush()
+    streams.write(streams.stderr(), scrub(f"error: Last9: internal error: {text}", secrets))

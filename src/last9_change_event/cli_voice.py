@@ -11,10 +11,10 @@ tracebacks, which echo what was typed.
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Iterable, Mapping
 from typing import TextIO
 
+from last9_change_event import streams
 from last9_change_event.inputs import SPECS
 from last9_change_event.workflow import ConsoleReporter, GitHubReporter, Reporter
 
@@ -120,13 +120,13 @@ class CliGitHubReporter(_CliVoice, GitHubReporter):
     on stderr (the runner reads them there too), so that stdout holds the result alone."""
 
     def __init__(self, files: Mapping[str, str], result_out: TextIO | None = None) -> None:
-        super().__init__(files, out=sys.stderr)
-        self.result_out = result_out or sys.stdout
+        super().__init__(files, out=streams.stderr())
+        self.result_out = result_out if result_out is not None else streams.stdout()
 
     def info(self, message: str) -> None:
         """A log line, on stderr like the workflow commands."""
         GitHubReporter.result(self, message)
 
-    def result(self, text: str) -> None:
+    def result(self, text: str) -> bool:
         """The result on stdout, with workflow commands paused around it if it could hold one."""
-        self._write(self.result_out, self.inert(text))
+        return self._write(self.result_out, self.inert(text))

@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
-from last9_change_event import ci
+from last9_change_event import ci, streams
 from last9_change_event.attributes import valid_text
 from last9_change_event.context import (
     ID_VARIABLE,
@@ -57,15 +57,19 @@ def post() -> int:
 
 
 def _step(stage: str) -> int:
-    with Signals() as signals:
-        env = environment()
-        result = runner_step(
-            stage,
-            env,
-            runner_inputs(),
-            GitHubReporter({name: env.get(f"GITHUB_{name}", "") for name in FILE_COMMANDS}),
-            cancelled=signals.received,
-        )
+    streams.guard_descriptors()
+    try:
+        with Signals() as signals:
+            env = environment()
+            result = runner_step(
+                stage,
+                env,
+                runner_inputs(),
+                GitHubReporter({name: env.get(f"GITHUB_{name}", "") for name in FILE_COMMANDS}),
+                cancelled=signals.received,
+            )
+    finally:
+        streams.settle()
     return result.exit_code
 
 

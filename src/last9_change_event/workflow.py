@@ -6,19 +6,20 @@ GitHub's toolkit escapes them, masks, and the ``$GITHUB_OUTPUT``/``$GITHUB_STATE
 ``::set-output`` and ``::save-state`` commands: outside the runner those files are not written.
 ``ConsoleReporter`` speaks to a person at a terminal. Both redact every secret they were told
 about, and every piece of one, from whatever they print or write; both are safe to call from
-the thread that talks to Last9 while the main thread waits.
+the thread that talks to Last9 while the main thread waits. A line whose stream is gone (a
+closed pipe, a full disk) is lost quietly: it never changes how the step ends (``streams``).
 """
 
 from __future__ import annotations
 
 import os
 import secrets
-import sys
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import TextIO
 
+from last9_change_event import streams
 from last9_change_event.redact import MIN_REDACTED_CHARS, Redactor, printable
 
 #: GitHub refuses a step summary over 1 MiB; ours stays well under it.
@@ -74,8 +75,8 @@ class Reporter:
     """A person at a terminal: log lines on stderr, no workflow commands, no files."""
 
     def __init__(self, out: TextIO | None = None, err: TextIO | None = None) -> None:
-        self.out = out or sys.stdout
-        self.err = err or sys.stderr
+        self.out = out if out is not None else streams.stdout()
+        self.err = err if err is not None else streams.stderr()
         self.redactor = Redactor()
         self._lock = threading.RLock()
         self._silenced = False
@@ -127,16 +128,14 @@ class Reporter:
     def summary(self, markdown: str) -> None:
         """Markdown for the step summary (none outside the runner)."""
 
-    def result(self, text: str) -> None:
-        """The command line's result on stdout."""
-        self._write(self.out, self.redact(text))
+    def result(self, text: str) -> bool:
+        """The command line's result on stdout; ``False`` when it could not be written."""
+        return self._write(self.out, self.redact(text))
 
-    def _write(self, stream: TextIO, text: str) -> None:
+    def _write(self, stream: TextIO, text: str) -> bool:
+        """Write a line; ``False`` when it was silenced or its stream is gone."""
         with self._lock:
-            if self._silenced:
-                return
-            stream.write(text + "\n")
-            stream.flush()
+            return not self._silenced and streams.write(stream, text + "\n")
 
 
 class ConsoleReporter(Reporter):
@@ -162,9 +161,9 @@ class GitHubReporter(Reporter):
         request's title, is printed with command processing paused (``::stop-commands::``)."""
         self.result(message)
 
-    def result(self, text: str) -> None:
+    def result(self, text: str) -> bool:
         """Text on stdout, with workflow commands paused around it when it could hold one."""
-        self._write(self.out, self.inert(text))
+        return self._write(self.out, self.inert(text))
 
     def inert(self, text: str) -> str:
         """``text`` redacted, between ``::stop-commands::`` markers when the runner could read a

@@ -21,12 +21,13 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from types import FrameType
+
+from last9_change_event import streams
 
 #: Signals forwarded to the command; receiving one makes the outcome ``cancelled``.
 FORWARDED = (signal.SIGINT, signal.SIGTERM)
@@ -75,8 +76,7 @@ def run_wrapped(
             process = subprocess.Popen(list(command))  # noqa: S603 - running it is the point
         except OSError as error:
             exit_code, reason = _start_failure(error)
-            sys.stderr.write(f"{command[0]}: {reason}\n")
-            sys.stderr.flush()
+            streams.write(streams.stderr(), f"{command[0]}: {reason}\n")
             finished = Finished(exit_code, "failure", clock() - started, None)
         else:
             forwarding.attach(process)
