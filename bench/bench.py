@@ -13,6 +13,9 @@ What it measures, against a fake Last9 served from this process on loopback:
   (exchange, then PUT); the same for ``bench/bare_client.py`` and for ``curl``;
 - the HTTP requests, TCP connections and token exchanges the fake saw for one run of each;
 - ``python -X importtime``: where the start-up time goes, by package;
+- a storm (``bench/storm.py``): 40 jobs at once against 5 events/s answered ``429`` with
+  ``Retry-After: 2``: how many land within a 30 s timeout, attempts, p95 time, and that no
+  retry came sooner than ``Retry-After``;
 - the image: what it adds over its base, and how long it takes to build, with podman.
 
 A benchmark prints figures and never fails because the machine was slow: it exits 0 unless the
@@ -43,6 +46,8 @@ from tests.fake_last9 import FakeLast9
 from tests.github_run import RELEASE_EVENT, RUNNER_ENV, read_file_command
 from tests.rawserver import Play, RawLast9, answer
 from tests.runner import action_defaults
+
+from bench.storm import Storm, run_storm
 
 ROOT = Path(__file__).resolve().parent.parent
 ENTRYPOINT = ROOT / "entrypoint.py"
@@ -741,6 +746,33 @@ def print_targets(targets: Sequence[Target]) -> None:
         print(f"| {figure} | {measured} | {target} | {verdict} |")
 
 
+def storm_section() -> list[Target]:
+    """Run the storm, print its figures; its targets."""
+    storm: Storm = run_storm()
+    print(
+        f"{storm.jobs} jobs start at once (threads running the command line, released "
+        "together), each `start --timeout 30 --fail-on any`, against the fake limited to 5 "
+        "events/s, answering 429 with `Retry-After: 2` over it.\n"
+    )
+    for line in storm.lines():
+        print(f"- {line}")
+    shortest = storm.shortest_wait
+    return [
+        (
+            "storm: jobs landed within the timeout",
+            f"{storm.landed} of {storm.jobs}",
+            f"all {storm.jobs}",
+            storm.landed == storm.jobs,
+        ),
+        (
+            "storm: shortest wait after a 429",
+            "none" if shortest is None else f"{shortest:.2f} s",
+            f">= {storm.retry_after:g} s (Retry-After)",
+            None if shortest is None else shortest >= storm.retry_after,
+        ),
+    ]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Measure everything and print the report."""
     parser = argparse.ArgumentParser(prog="bench/run", description=__doc__.splitlines()[0])
@@ -750,7 +782,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--memory-runs", type=int, default=5, help="runs under GNU time")
     parser.add_argument("--import-runs", type=int, default=7, help="runs under -X importtime")
     parser.add_argument("--no-image", action="store_true", help="skip the image section")
+    parser.add_argument("--storm-only", action="store_true", help="only the storm section")
     args = parser.parse_args(argv)
+    if args.storm_only:
+        with section("A storm: 40 jobs against a shared rate limit"):
+            targets = storm_section()
+        print_targets(targets)
+        return 0
     settings = Settings(args.python, args.rounds, args.runs, args.memory_runs, args.import_runs)
     started = time.monotonic()
 
@@ -774,6 +812,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         targets += hostile_memory(settings.python, tmp)
         with section("Import time (python -X importtime, ms, by package)"):
             print_imports(measure_imports(settings, scenarios, tmp))
+    with section("A storm: 40 jobs against a shared rate limit"):
+        targets += storm_section()
 
     if args.no_image:
         image: ImageFigures | str = "skipped (--no-image)"

@@ -35,6 +35,9 @@ connections stay open (keep-alive) unless the client asks otherwise.
 token of another organization, or with other scopes (``scopes`` in the answer says the same),
 whatever the refresh token holds: a compromised or misconfigured exchange.
 
+``limit_events(per_second, retry_after)`` puts a shared rate limit on change events: over it,
+``429`` with ``Retry-After``.
+
 Tests steer failures with ``script(route, *faults)``: the next requests to that
 route get the scripted ``Fault`` answers in order (a status and body, extra
 headers such as ``Retry-After``, a delay, or a connection closed without any
@@ -142,6 +145,8 @@ class Received:
     json: Any | None
     connection: int
     status: int
+    #: When it arrived (``time.monotonic()``).
+    at: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -349,6 +354,7 @@ class _Handler(BaseHTTPRequestHandler):
                 json=_parse_json(body),
                 connection=self.server.connection_id(self.request),
                 status=0 if answer.close else answer.status,
+                at=time.monotonic(),
             ),
             route,
         )
@@ -408,6 +414,8 @@ class FakeLast9:
         self._exchange_org: str | None = None
         self._exchange_scopes: tuple[str, ...] | None = None
         self._exchange_scopes_claim = True
+        self._limit: tuple[int, str] | None = None
+        self._accepted_at: deque[float] = deque()
 
     # -- lifecycle -------------------------------------------------------------
 
@@ -532,6 +540,27 @@ class FakeLast9:
             self._exchange_scopes = None if scopes is None else tuple(scopes)
             self._exchange_scopes_claim = scopes_claim
 
+    def limit_events(self, per_second: int, retry_after: str = "2") -> None:
+        """From now on, at most ``per_second`` change events in any second: the others are
+        answered ``429`` with ``Retry-After: retry_after``, as a shared rate limit does."""
+        with self._lock:
+            self._limit = (per_second, retry_after)
+            self._accepted_at.clear()
+
+    def _over_limit(self) -> str | None:
+        """The ``Retry-After`` to answer when this event is over the limit, else ``None``."""
+        with self._lock:
+            if self._limit is None:
+                return None
+            per_second, retry_after = self._limit
+            now = time.monotonic()
+            while self._accepted_at and self._accepted_at[0] <= now - 1.0:
+                self._accepted_at.popleft()
+            if len(self._accepted_at) >= per_second:
+                return retry_after
+            self._accepted_at.append(now)
+            return None
+
     def revoke(self, token: str) -> None:
         """Reject this token (refresh or access) from now on."""
         with self._lock:
@@ -590,6 +619,8 @@ class FakeLast9:
             self._exchange_org = None
             self._exchange_scopes = None
             self._exchange_scopes_claim = True
+            self._limit = None
+            self._accepted_at.clear()
 
     # -- called from handler threads ---------------------------------------------
 
@@ -682,6 +713,9 @@ class FakeLast9:
         content_type: str | None,
         body: bytes,
     ) -> _Answer:
+        limited = self._over_limit()
+        if limited is not None:
+            return _json_answer(429, {"error": "rate limit exceeded"}, **{"Retry-After": limited})
         denied = self._authorize(org, token_header)
         if denied is not None:
             return denied

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import math
+import random
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -74,13 +75,62 @@ def test_schedule_gives_the_policy_s_attempts_with_growing_waits() -> None:
 
 
 def test_schedule_honours_a_server_s_wait() -> None:
-    """`Retry-After` replaces the backoff for the next wait only."""
+    """`Retry-After` is the floor of the next wait only, with a spread on top."""
     clock = Clock()
     schedule = Schedule(RetryPolicy(attempts=3), SleepyDeadline(600, clock))
     for _ in schedule:
         schedule.ask(7.0 if schedule.attempt == 1 else None)
-    assert clock.slept[0] == 7.0
+    assert 7.0 <= clock.slept[0] <= 14.0
     assert clock.slept[1] <= 1.0
+
+
+def _seeded(seed: int) -> random.Random:
+    """Jitter that repeats from run to run."""
+    return random.Random(seed)  # noqa: S311 - a schedule's jitter, not a secret
+
+
+@pytest.mark.parametrize("asked", [0.0, 0.2, 2.0, 30.0], ids=str)
+def test_a_server_s_wait_is_never_shortened_and_spreads_after_it(asked: float) -> None:
+    """Jitter on top of `Retry-After`: never sooner, spread after it, wider with each retry."""
+    policy, rng = RetryPolicy(), _seeded(7)
+    for retry in (1, 2, 3, 6):
+        spread = min(policy.cap, max(asked, policy.base) * 2 ** (retry - 1))
+        waits = [policy.after(asked, retry, rng) for _ in range(2000)]
+        assert min(waits) >= asked
+        assert max(waits) <= asked + spread
+        assert max(waits) - min(waits) > spread * 0.9  # spread over the whole window
+
+
+def test_told_when_to_come_back_the_deadline_bounds_the_attempts() -> None:
+    """After `Retry-After`, a job keeps its place while it has time, beyond five attempts."""
+    clock = Clock()
+    schedule = Schedule(RetryPolicy(), SleepyDeadline(30, clock), rng=_seeded(1))
+    for _ in schedule:
+        schedule.ask(2.0)
+    assert schedule.attempt > RetryPolicy().attempts
+    assert schedule.ended == "deadline"
+    assert all(wait >= 2.0 for wait in clock.slept)
+    assert sum(clock.slept) <= 30
+
+
+def test_the_spread_never_pushes_an_allowed_retry_past_the_deadline() -> None:
+    """A server's wait that fits in the time left is kept, its spread cut to fit."""
+    clock = Clock()
+    schedule = Schedule(RetryPolicy(), SleepyDeadline(3, clock), rng=_seeded(3))
+    assert next(schedule) == 1
+    clock.now += 0.5
+    schedule.ask(2.0)
+    assert next(schedule) == 2
+    (slept,) = clock.slept
+    assert 2.0 <= slept < 2.5
+
+
+def test_blind_retries_stay_bounded_by_attempts() -> None:
+    """Without a server's wait, the small attempt count still bounds the retries."""
+    clock = Clock()
+    schedule = Schedule(RetryPolicy(), SleepyDeadline(600, clock))
+    assert list(schedule) == [1, 2, 3, 4, 5]
+    assert schedule.ended == "attempts"
 
 
 def test_schedule_refuses_a_wait_that_would_pass_the_deadline() -> None:

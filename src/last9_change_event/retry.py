@@ -13,6 +13,15 @@ In the shape of stamina's ``retry_context``::
 The deadline is wall-clock for the whole conversation: no attempt starts after it, no wait
 would end after it. ``RetryPolicy.instant()`` makes every wait zero, for tests; the edge
 selects it from ``LAST9_INSTANT_RETRIES`` so that it reaches subprocesses too.
+
+Many jobs at once. A matrix of jobs that meets a shared rate limit gets the same ``Retry-After``
+in every ``429``; retrying exactly that much later, they would all come back in the same
+instant and collide again. So a server's wait is a floor, never shortened: on top of it comes a
+random delay, up to the asked wait itself (at least ``base``) for the first retry and doubling
+with each retry, at most ``cap``, which spreads the jobs over the seconds after it. And a job the
+server told when to come back keeps its place while it has time: after an answer with
+``Retry-After``, attempts are bounded by the deadline (``told_attempts`` is only a backstop),
+not by the small ``attempts`` count that bounds blind retries.
 """
 
 from __future__ import annotations
@@ -27,16 +36,24 @@ from typing import NamedTuple
 
 
 class RetryPolicy(NamedTuple):
-    """Up to ``attempts`` tries; the n-th wait is up to ``base * 2**n`` seconds, at most ``cap``."""
+    """Up to ``attempts`` tries; the n-th wait is up to ``base * 2**n`` seconds, at most ``cap``.
+    After an answer that said when to come back, up to ``told_attempts``, within the deadline."""
 
     attempts: int = 5
     base: float = 0.5
     cap: float = 8.0
+    told_attempts: int = 100
 
     @classmethod
     def instant(cls) -> RetryPolicy:
         """The same attempts, with no wait between them (tests)."""
-        return cls(base=0.0, cap=0.0)
+        return cls(base=0.0, cap=0.0, told_attempts=5)
+
+    def after(self, asked: float, retry: int, rng: random.Random | None = None) -> float:
+        """Seconds to wait before retry number ``retry`` when the server asked for ``asked``:
+        never less, plus a random spread that doubles with each retry, at most ``cap``."""
+        spread = min(self.cap, max(asked, self.base) * 2 ** (retry - 1))
+        return asked + (rng or random).uniform(0, spread)
 
     def backoff(self, retry: int, rng: random.Random | None = None) -> float:
         """Seconds to wait before retry number ``retry`` (1 for the first retry): full jitter in
@@ -101,14 +118,24 @@ class Schedule:
         self._asked = seconds
 
     def _wait(self) -> None:
-        if self.attempt >= self.policy.attempts:
+        asked, self._asked = self._asked, None
+        limit = self.policy.attempts if asked is None else self.policy.told_attempts
+        if self.attempt >= limit:
             self.ended = "attempts"
             raise StopIteration
-        wait = self._asked if self._asked is not None else self.policy.backoff(self.attempt)
-        self._asked = None
         if self.policy.cap == 0:
-            wait = 0.0
-        if wait > 0 and wait >= self.deadline.remaining():
+            return
+        remaining = self.deadline.remaining()
+        if asked is None:
+            wait = self.policy.backoff(self.attempt, self._rng)
+        elif asked < remaining:
+            # The spread never pushes a retry the server allows past the deadline.
+            wait = self.policy.after(asked, self.attempt, self._rng)
+            if wait >= remaining:
+                wait = (self._rng or random).uniform(asked, remaining)
+        else:
+            wait = asked
+        if wait > 0 and wait >= remaining:
             self.ended = "deadline"
             self.refused_wait = wait
             raise StopIteration
