@@ -31,8 +31,8 @@ from last9_change_event.context import ID_VARIABLE, STARTED_AT_VARIABLE, Context
 from last9_change_event.edge import (
     Signals,
     environment,
+    instant_retries,
     read_context,
-    retry_policy,
 )
 from last9_change_event.errors import InputError, UsageError
 from last9_change_event.inputs import DEFAULTS, SPECS, parse_attributes
@@ -54,6 +54,7 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     streams.guard_descriptors()
     env = environment() if env is None else env
     args = list(sys.argv[1:] if argv is None else argv)
+    instant_retries(env)
     secrets = [env.get(name, "") for name in ENV_INPUTS.values()]
     try:
         if args[:1] == ["wrap"]:
@@ -80,7 +81,7 @@ def _send(argv: list[str], env: Mapping[str, str]) -> int:
     reporter = _reporter(env, out=streams.stdout())
     context = _with_start(_context(vars(args), env, raw), raw, args.started_at)
     with Signals() as signals:
-        result = run(raw, context, reporter, policy=retry_policy(env), cancelled=signals.received)
+        result = run(raw, context, reporter, cancelled=signals.received)
     return _finish(reporter, result, args.output)
 
 
@@ -128,7 +129,6 @@ class _Wrapper:
                     self.raw,
                     self.context,
                     self.reporter,
-                    policy=retry_policy(self.env),
                     cancelled=signals.received,
                 )
             self.cancelled = signals.signum
@@ -166,7 +166,6 @@ class _Wrapper:
                     stop,
                     context,
                     self.reporter,
-                    policy=retry_policy(self.env),
                     clock=lambda: now,
                     cancelled=signals.received,
                 )

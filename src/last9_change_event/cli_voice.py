@@ -16,7 +16,8 @@ from typing import TextIO
 
 from last9_change_event import streams
 from last9_change_event.inputs import SPECS
-from last9_change_event.workflow import ConsoleReporter, GitHubReporter, Reporter
+from last9_change_event.redact import LOOKS_LIKE_JWT
+from last9_change_event.workflow import GitHubReporter, Reporter
 
 #: Inputs read from the environment at the command line (tokens only there).
 ENV_INPUTS: Mapping[str, str] = {
@@ -43,8 +44,6 @@ _CANCEL_REMEDY = (
 )
 _CLI_CANCEL_REMEDY = "Send the stop yourself, or use `wrap`, which sends it after a cancel too."
 
-#: Anything shaped like a JWT (every Last9 token is one): ``eyJ`` then base64url, dots.
-JWT = re.compile(r"eyJ[A-Za-z0-9_=-]*(?:\.[A-Za-z0-9_=-]*){0,2}")
 _NAMES = sorted((spec.name for spec in SPECS), key=len, reverse=True)
 _SETTING = re.compile(r"`(" + "|".join(map(re.escape, _NAMES)) + r"): ([^`]*)`")
 _NAME = re.compile(r"`(" + "|".join(map(re.escape, _NAMES)) + r")`")
@@ -89,7 +88,7 @@ def scrub(text: str, known: Iterable[str] = ()) -> str:
     """``text`` without anything shaped like a token, nor any of the ``known`` secrets."""
     for secret in sorted((s for s in known if len(s) >= 8), key=len, reverse=True):
         text = text.replace(secret, "***")
-    return JWT.sub("***", text)
+    return LOOKS_LIKE_JWT.sub("***", text)
 
 
 class _CliVoice(Reporter):
@@ -111,7 +110,7 @@ def _message(title: str, message: str) -> str:
     return to_cli(message)
 
 
-class CliConsoleReporter(_CliVoice, ConsoleReporter):
+class CliConsoleReporter(_CliVoice, Reporter):
     """A person at a terminal, or any CI's log."""
 
 

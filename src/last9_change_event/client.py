@@ -27,7 +27,7 @@ from last9_change_event.errors import (
     OutageError,
 )
 from last9_change_event.outcomes import Answer, MaybeSent, NotSent, Outcome
-from last9_change_event.retry import Deadline, RetryPolicy, Schedule, retry_after
+from last9_change_event.retry import Deadline, Schedule, current_policy, retry_after
 from last9_change_event.tokens import AuthFlow, Token, epoch_seconds
 from last9_change_event.transport import attempt, mount
 
@@ -73,13 +73,12 @@ class Last9Client:
         api_url: str,
         deadline: Deadline,
         *,
-        policy: RetryPolicy | None = None,
         log: Callable[[str], None] = lambda _message: None,
         wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self.api_url = api_url
         self._deadline = deadline
-        self._policy = policy or RetryPolicy()
+        self._policy = current_policy()
         self._log = log
         self._wall_clock = wall_clock
         self._session = mount(NoRedirects())
@@ -139,6 +138,7 @@ class Last9Client:
                 payload,
                 {"X-LAST9-API-TOKEN": f"Bearer {token.value}"},
                 what="the change event",
+                event=True,
                 observe=observe,
             )
             try:
@@ -157,6 +157,7 @@ class Last9Client:
         headers: Mapping[str, str],
         *,
         what: str,
+        event: bool = False,
         observe: Observer | None = None,
     ) -> Answer:
         body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
@@ -181,7 +182,7 @@ class Last9Client:
                     return last
                 schedule.ask(retry_after(last.retry_after, self._wall_clock()))
             self._log(f"{what.capitalize()} failed ({_reason(last)}), try {number}.")
-        raise _gave_up(what, last, schedule)
+        raise _gave_up(what, last, schedule, event=event)
 
 
 def _reason(outcome: Outcome) -> str:
@@ -190,7 +191,7 @@ def _reason(outcome: Outcome) -> str:
     return outcome.reason
 
 
-def _gave_up(what: str, last: Outcome, schedule: Schedule) -> ActionError:
+def _gave_up(what: str, last: Outcome, schedule: Schedule, *, event: bool) -> ActionError:
     if schedule.ended == "deadline":
         waited = (
             f", and the next try (in {schedule.refused_wait:.1f} s) would pass it"
@@ -215,7 +216,7 @@ def _gave_up(what: str, last: Outcome, schedule: Schedule) -> ActionError:
             "Check that `api-url` is right and reachable from the runner (behind a proxy, set "
             "`HTTPS_PROXY`); raise `timeout` to keep trying longer."
         )
-    if isinstance(last, MaybeSent | Answer) and what == "the change event":
+    if isinstance(last, MaybeSent | Answer) and event:
         remedy += " Last9 may or may not have recorded the event."
     return OutageError(message, remedy=remedy)
 

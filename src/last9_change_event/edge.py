@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
-from last9_change_event import ci, streams
+from last9_change_event import ci, retry, streams
 from last9_change_event.attributes import valid_text
 from last9_change_event.context import (
     ID_VARIABLE,
@@ -33,7 +33,6 @@ from last9_change_event.context import (
     auto_stop_variable,
 )
 from last9_change_event.inputs import SPECS
-from last9_change_event.retry import RetryPolicy
 from last9_change_event.workflow import FILE_COMMANDS, GitHubReporter
 
 if TYPE_CHECKING:
@@ -85,16 +84,10 @@ def runner_step(
     thing, so that its post step can tell a runner that keeps state from one that drops it."""
     from last9_change_event.main import run  # noqa: PLC0415 - nothing loads before signals
 
+    instant_retries(env)
     if stage == "main":
         reporter.save_state(STATE_RAN, "true")
-    return run(
-        raw,
-        step_context(env, raw),
-        reporter,
-        stage=stage,
-        policy=retry_policy(env),
-        cancelled=cancelled,
-    )
+    return run(raw, step_context(env, raw), reporter, stage=stage, cancelled=cancelled)
 
 
 def environment() -> dict[str, str]:
@@ -118,9 +111,9 @@ def runner_inputs() -> dict[str, str]:
     }
 
 
-def retry_policy(env: Mapping[str, str]) -> RetryPolicy:
-    """Instant retries when the tests ask for them, else the real backoff."""
-    return RetryPolicy.instant() if env.get(INSTANT_RETRIES) == "true" else RetryPolicy()
+def instant_retries(env: Mapping[str, str]) -> None:
+    """Flip the retry switch: instant when the tests ask for it, else the real backoff."""
+    retry.set_testing(env.get(INSTANT_RETRIES) == "true")
 
 
 def step_context(env: Mapping[str, str], raw: Mapping[str, str]) -> Context:

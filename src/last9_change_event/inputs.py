@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 from last9_change_event.attributes import Attributes, clean_value, label_key
 from last9_change_event.errors import FailOn, InputError
-from last9_change_event.tokens import LOOKS_LIKE_JWT
+from last9_change_event.redact import LOOKS_LIKE_JWT
 
 EventState = Literal["start", "stop", "auto"]
 

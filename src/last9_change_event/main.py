@@ -17,7 +17,7 @@ from last9_change_event.errors import ActionError, MissingTokenError
 from last9_change_event.inputs import SECRET_INPUTS, Inputs, fail_on_of, parse_inputs
 from last9_change_event.plan import Plan, make_plan, resolve_auto
 from last9_change_event.report import Ending, Result, arm, internal, report, show
-from last9_change_event.retry import Deadline, RetryPolicy
+from last9_change_event.retry import Deadline
 from last9_change_event.tokens import AuthFlow, Token
 from last9_change_event.workflow import Reporter
 
@@ -28,7 +28,6 @@ def run(
     reporter: Reporter,
     *,
     stage: str = "main",
-    policy: RetryPolicy | None = None,
     clock: Callable[[], float] = time.time,
     cancelled: Callable[[], bool] = lambda: False,
 ) -> Result:
@@ -78,7 +77,6 @@ def run(
                 auth=auth,
                 reporter=reporter,
                 ending=ending,
-                policy=policy,
                 cancelled=cancelled,
             )
             ending.status = "sent"
@@ -124,7 +122,6 @@ def _send(
     auth: AuthFlow,
     reporter: Reporter,
     ending: Ending,
-    policy: RetryPolicy | None,
     cancelled: Callable[[], bool],
 ) -> Token:
     """Send every event on one session, in a worker thread the deadline and a cancel bound."""
@@ -135,7 +132,7 @@ def _send(
     tracker = Tracker(len(plan.payloads))
 
     def conversation() -> Token:
-        with Last9Client(inputs.api_url, deadline, policy=policy, log=reporter.info) as client:
+        with Last9Client(inputs.api_url, deadline, log=reporter.info) as client:
             tokens = [
                 client.send_event(inputs.org, body, auth, tracker.observer(index))
                 for index, body in enumerate(plan.bodies())

@@ -16,6 +16,9 @@ FRAGMENT_CHARS = 16
 #: Shorter secrets are masked by the runner only: replacing every ``0`` or ``true`` locally
 #: would corrupt the outputs, and no Last9 token is this short.
 MIN_REDACTED_CHARS = 8
+#: A JWT (every Last9 token is one): three base64url parts, the first a JSON object (``eyJ`` is
+#: ``{"`` encoded). The one pattern for "looks like a token", wherever a value is not shown.
+LOOKS_LIKE_JWT = re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
 _UNSAFE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 

@@ -11,8 +11,9 @@ In the shape of stamina's ``retry_context``::
     # schedule.ended says why there is no next attempt
 
 The deadline is wall-clock for the whole conversation: no attempt starts after it, no wait
-would end after it. ``RetryPolicy.instant()`` makes every wait zero, for tests; the edge
-selects it from ``LAST9_INSTANT_RETRIES`` so that it reaches subprocesses too.
+would end after it. ``set_testing(True)`` (stamina's switch) makes the client's retries
+instant, for tests: one switch instead of a policy threaded through every call. The edge sets
+it from ``LAST9_INSTANT_RETRIES``, so that it reaches subprocesses too.
 
 Many jobs at once. A matrix of jobs that meets a shared rate limit gets the same ``Retry-After``
 in every ``429``; retrying exactly that much later, they would all come back in the same
@@ -60,6 +61,22 @@ class RetryPolicy(NamedTuple):
         the upper half of the window, so that waits still grow."""
         ceiling = min(self.cap, self.base * 2 ** (retry - 1))
         return (rng or random).uniform(ceiling / 2, ceiling)
+
+
+class _Switch:
+    """Whether retries are instant; flipped by ``set_testing`` only."""
+
+    instant = False
+
+
+def set_testing(testing: bool) -> None:
+    """Make every retry the client schedules instant (``True``, tests) or real (``False``)."""
+    _Switch.instant = testing
+
+
+def current_policy() -> RetryPolicy:
+    """The policy the client uses now: instant while testing, else the real backoff."""
+    return RetryPolicy.instant() if _Switch.instant else RetryPolicy()
 
 
 class Deadline:

@@ -25,8 +25,6 @@ from last9_change_event.errors import TOKENS_PAGE, AuthError, ConfigError, Outag
 MARGIN_SECONDS = 60
 #: The characters of a JWT (base64url and dots), and what a header may carry.
 TOKEN_CHARS = re.compile(r"[A-Za-z0-9._~+/=-]+")
-#: A JWT: three base64url parts, the first a JSON object (``eyJ`` is ``{"`` encoded).
-LOOKS_LIKE_JWT = re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
 _LAST_EPOCH = 253402300799  # 9999-12-31T23:59:59Z: later values are not dates
 
 

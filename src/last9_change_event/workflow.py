@@ -4,7 +4,7 @@
 GitHub's toolkit escapes them, masks, and the ``$GITHUB_OUTPUT``/``$GITHUB_STATE``/
 ``$GITHUB_ENV``/``$GITHUB_STEP_SUMMARY`` files. It never falls back to the deprecated
 ``::set-output`` and ``::save-state`` commands: outside the runner those files are not written.
-``ConsoleReporter`` speaks to a person at a terminal. Both redact every secret they were told
+``Reporter`` itself speaks to a person at a terminal. Both redact every secret they were told
 about, and every piece of one, from whatever they print or write; both are safe to call from
 the thread that talks to Last9 while the main thread waits. A line whose stream is gone (a
 closed pipe, a full disk) is lost quietly: it never changes how the step ends (``streams``).
@@ -79,7 +79,6 @@ class Reporter:
         self.err = err if err is not None else streams.stderr()
         self.redactor = Redactor()
         self._lock = threading.RLock()
-        self._silenced = False
 
     def mask(self, secret: str | None) -> None:
         """Hide ``secret`` from everything printed from now on."""
@@ -89,11 +88,6 @@ class Reporter:
     def redact(self, text: str) -> str:
         """``text`` with every known secret, and every piece of one, replaced by ``***``."""
         return self.redactor.redact(text)
-
-    def silence(self) -> None:
-        """Drop every later log line: the step has been reported (a late thread stays quiet)."""
-        with self._lock:
-            self._silenced = True
 
     def info(self, message: str) -> None:
         """A plain log line."""
@@ -133,13 +127,9 @@ class Reporter:
         return self._write(self.out, self.redact(text))
 
     def _write(self, stream: TextIO, text: str) -> bool:
-        """Write a line; ``False`` when it was silenced or its stream is gone."""
+        """Write a line; ``False`` when its stream is gone."""
         with self._lock:
-            return not self._silenced and streams.write(stream, text + "\n")
-
-
-class ConsoleReporter(Reporter):
-    """A person at a terminal."""
+            return streams.write(stream, text + "\n")
 
 
 class GitHubReporter(Reporter):
