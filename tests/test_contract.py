@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
-from last9_change_event.inputs import DEFAULTS, SPECS
+from last9_change_event.inputs import DEFAULTS, SPECS, Spec
 from tests.fake_last9 import FakeLast9
 from tests.runner import ROOT, Job
 
@@ -102,3 +102,17 @@ def test_the_action_sends_the_default_attributes(fake: FakeLast9, job: Job) -> N
     documented = README.split("## What is sent\n", 1)[1].split("\n## ", 1)[0]
     for key in {*start, *stop}:
         assert f"`{key}`" in documented, key
+
+
+def test_readme_inputs_table_lists_the_table_of_inputs() -> None:
+    """The README's inputs table has a row for each row of the code's table, in its order."""
+    assert list(readme_table("Inputs")) == [spec.name for spec in SPECS]
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda spec: spec.name)
+def test_each_input_says_how_the_command_line_takes_it(spec: Spec) -> None:
+    """Each row has a flag with its help, or says why the command line has none."""
+    if spec.flag is None:
+        assert spec.row.why_no_flag
+    else:
+        assert spec.row.help

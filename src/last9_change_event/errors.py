@@ -17,14 +17,66 @@ decides the exit code. Any other exception is a bug: the boundary in ``run`` tur
 
 The failure policy (``fail-on``) fails the step on every error with ``any``, on everything but an
 ``OutageError`` with ``config``, and on nothing with ``never``.
+
+Each front-end words an error in its own voice from the error's data: the input it names, the
+kind of problem, the remedy. A text that names an input is a function of the ``Voice``, which
+spells the input: `` `org` `` and `` `fail-on: never` `` for the action (``Voice``), `` `--org`
+(LAST9_ORG)`` and `` `--fail-on never` `` for the command line. Nothing is reworded afterwards.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import ClassVar, Literal
 
 FailOn = Literal["any", "config", "never"]
 TOKENS_PAGE = "Last9 → Settings → API Access"
+#: A message or remedy: plain text, or text that names inputs in the voice it is given.
+Text = str | Callable[["Voice"], str]
+
+
+class Voice:
+    """How the action speaks of its inputs: `` `org` ``, and settings as workflow YAML."""
+
+    #: What the user runs: the workflow's step, or (at the command line) the command.
+    step = "step"
+
+    def name(self, name: str) -> str:
+        """Input ``name`` in a sentence."""
+        return f"`{name}`"
+
+    def setting(self, name: str, value: str) -> str:
+        """Input ``name`` set to ``value``, as the user would write it."""
+        return f"`{name}: {value}`"
+
+    def label(self, name: str) -> str:
+        """Input ``name`` in a title."""
+        return name
+
+    def render(self, text: Text) -> str:
+        """``text`` in this voice."""
+        return text if isinstance(text, str) else text(self)
+
+    def title(self, error: ActionError) -> str:
+        """The error's title (an input error's names the input, missing or not: `invalid`)."""
+        if isinstance(error, InputError):
+            return f"Last9: invalid {self.label(error.input_name)}"
+        return error.title
+
+    def describe(self, error: ActionError) -> str:
+        """The error's message and its remedy, as one text."""
+        message = self.render(error.message_text)
+        if isinstance(error, InputError):
+            message = f"Input {self.name(error.input_name)}: {message}"
+        return f"{message} {self.render(error.remedy_text)}".strip()
+
+    def not_failing(self, fail_on: FailOn) -> str:
+        """Why an error is only a warning."""
+        return f"(not failing the {self.step}: {self.setting('fail-on', fail_on)})"
+
+
+#: The action's voice, which every error speaks unless a front-end gives another.
+ACTION = Voice()
 
 
 class ActionError(Exception):
@@ -32,15 +84,25 @@ class ActionError(Exception):
 
     default_title: ClassVar[str] = "Last9 change event failed"
 
-    def __init__(self, message: str, *, remedy: str = "", title: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.remedy = remedy
+    def __init__(self, message: Text, *, remedy: Text = "", title: str | None = None) -> None:
+        self.message_text = message
+        self.remedy_text = remedy
         self.title = title or self.default_title
+        super().__init__(self.message)
 
-    def describe(self) -> str:
-        """The message and its remedy, as one text."""
-        return f"{self.message} {self.remedy}".strip()
+    @property
+    def message(self) -> str:
+        """The message, as the action says it."""
+        return ACTION.render(self.message_text)
+
+    @property
+    def remedy(self) -> str:
+        """The remedy, as the action says it."""
+        return ACTION.render(self.remedy_text)
+
+    def describe(self, voice: Voice = ACTION) -> str:
+        """The message and its remedy, as one text, in ``voice``."""
+        return voice.describe(self)
 
 
 class ConfigError(ActionError):
@@ -50,13 +112,24 @@ class ConfigError(ActionError):
 
 
 class InputError(ConfigError):
-    """One input is invalid."""
+    """One input is missing (``kind="missing"``) or invalid; names the input."""
 
-    def __init__(self, name: str, message: str, *, remedy: str = "") -> None:
-        super().__init__(
-            f"Input `{name}`: {message}", remedy=remedy, title=f"Last9: invalid {name}"
-        )
+    def __init__(
+        self,
+        name: str,
+        message: Text,
+        *,
+        remedy: Text = "",
+        kind: Literal["invalid", "missing"] = "invalid",
+    ) -> None:
         self.input_name = name
+        self.kind = kind
+        super().__init__(message, remedy=remedy, title=f"Last9: invalid {name}")
+
+    @property
+    def message(self) -> str:
+        """The message, as the action says it: ``Input `name`: ...``."""
+        return f"Input `{self.input_name}`: {ACTION.render(self.message_text)}"
 
 
 class MissingTokenError(ConfigError):
