@@ -107,7 +107,7 @@ def test_a_slow_last9_neither_blocks_nor_changes_the_command(
 @pytest.mark.parametrize(
     ("flags", "says"),
     [
-        ((), b"invalid --org"),
+        ((), b"missing --org"),
         (("--org", "acme", "--timeout", "zero"), b"invalid --timeout"),
         (("--orgg", "acme"), b"unknown flag --orgg"),
     ],

@@ -3,8 +3,9 @@
 ``last9-change-event [start|stop|auto] [flags]`` sends one event and prints the result on stdout
 (``--output json`` or ``text``); ``last9-change-event wrap [flags] -- COMMAND`` sends a start,
 runs the command and sends the stop with its outcome, duration and exit code, exiting with the
-command's exit code and printing nothing on stdout. Flags are parsed in ``cli_args``; errors are
-worded for the command line by ``cli_voice``; the events go through the action's own ``run``.
+command's exit code and printing nothing on stdout. The flags (``cli_args``) are typed into
+``Inputs`` here, the events go through the action's own ``run``, and the result is read from its
+typed ``Result``; errors are worded by the command line's voice (``cli_voice``).
 """
 
 from __future__ import annotations
@@ -15,34 +16,31 @@ import sys
 import time
 import traceback
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any, TextIO
 
 from last9_change_event import ci, streams
-from last9_change_event.cli_args import send_parser, wrap_parser
-from last9_change_event.cli_voice import (
-    ENV_INPUTS,
-    CliConsoleReporter,
-    CliGitHubReporter,
-    scrub,
-)
+from last9_change_event.cli_args import PROG, STATES, send_parser, wrap_parser
+from last9_change_event.cli_voice import CliGitHubReporter, CliReporter, scrub
 from last9_change_event.context import ID_VARIABLE, STARTED_AT_VARIABLE, Context
-from last9_change_event.edge import (
-    Signals,
-    environment,
-    instant_retries,
-    read_context,
+from last9_change_event.edge import Signals, environment, instant_retries, read_context
+from last9_change_event.errors import FailOn, UsageError
+from last9_change_event.inputs import (
+    SPECS,
+    Inputs,
+    attribute_pairs,
+    fail_on_of,
+    parse_inputs,
+    text_pairs,
 )
-from last9_change_event.errors import InputError, UsageError
-from last9_change_event.inputs import DEFAULTS, SPECS, parse_attributes
 from last9_change_event.main import run
 from last9_change_event.report import Result
 from last9_change_event.workflow import FILE_COMMANDS, Reporter
 from last9_change_event.wrap import Finished, run_wrapped
 
 USAGE_EXIT = 2
-_FLAGLESS = frozenset({"refresh-token", "access-token", "auto-stop", "event-state"})
+SECRET_VARIABLES = tuple(spec.row.env for spec in SPECS if spec.secret and spec.row.env)
 
 
 def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> int:
@@ -53,15 +51,17 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     """
     streams.guard_descriptors()
     env = environment() if env is None else env
-    args = list(sys.argv[1:] if argv is None else argv)
     instant_retries(env)
-    secrets = [env.get(name, "") for name in ENV_INPUTS.values()]
+    args = list(sys.argv[1:] if argv is None else argv)
+    wrapping = args[:1] == ["wrap"]
+    reporter = _reporter(env, out=streams.stderr() if wrapping else streams.stdout())
+    secrets = [env.get(name, "") for name in SECRET_VARIABLES]
+    for secret in secrets:
+        reporter.mask(secret.strip())
     try:
-        if args[:1] == ["wrap"]:
-            return _wrap(args[1:], env)
-        return _send(args, env)
+        return _wrap(args[1:], env, reporter) if wrapping else _send(args, env, reporter)
     except UsageError as error:
-        _usage_error(str(error), secrets)
+        _usage_error(reporter, str(error))
         return USAGE_EXIT
     except Exception as error:  # noqa: BLE001 - the boundary: no traceback may show a token
         _crash(error, secrets)
@@ -70,37 +70,35 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
         streams.settle()
 
 
-def _send(argv: list[str], env: Mapping[str, str]) -> int:
+def _send(argv: list[str], env: Mapping[str, str], reporter: Reporter) -> int:
     """Send one event; its result on stdout."""
-    args = send_parser().parse_args(argv)
-    chosen = {value for value in (args.state, args.event_state) if value}
-    if len(chosen) > 1:
+    named = argv[0] if argv[:1] and argv[0] in STATES else None
+    args = vars(send_parser(named).parse_args(argv[1:] if named else argv))
+    state = named or args.get("state")
+    flag = (args.get("event_state") or "").strip().lower()
+    if state and flag and flag != state:
         raise UsageError("the positional state and --event-state disagree; give one of them")
-    state = chosen.pop() if chosen else DEFAULTS["event-state"]
-    raw = raw_inputs(vars(args), env, state=state)
-    reporter = _reporter(env, out=streams.stdout())
-    context = _with_start(_context(vars(args), env, raw), raw, args.started_at)
+    read = partial(read_inputs, args, env, {"event-state": state} if state else {})
+    context = _with_start(_context(args, env), args, args.get("started_at"))
     with Signals() as signals:
-        result = run(raw, context, reporter, cancelled=signals.received)
-    return _finish(reporter, result, args.output)
+        result = run(read, context, reporter, fail_on=_fail_on(args), cancelled=signals.received)
+    return _finish(reporter, result, args.get("output"))
 
 
-def _wrap(argv: list[str], env: Mapping[str, str]) -> int:
+def _wrap(argv: list[str], env: Mapping[str, str], reporter: Reporter) -> int:
     """Start, run the command after ``--``, stop; the command's exit code."""
     split = argv.index("--") if "--" in argv else len(argv)
     flags, command = argv[:split], argv[split + 1 :]
     try:
-        args = wrap_parser().parse_args(flags)
+        args = vars(wrap_parser().parse_args(flags))
     except UsageError as error:
         if not command:
             raise
-        secrets = [env.get(name, "") for name in ENV_INPUTS.values()]
-        _usage_error(f"{error}; running the command without change events", secrets)
+        _usage_error(reporter, f"{error}; running the command without change events")
         return run_wrapped(command, before=lambda: None, after=lambda _: None)
     if not command:
         raise UsageError("wrap needs the command after `--`: wrap [flags] -- COMMAND [ARGS...]")
-    reporter = _reporter(env, out=streams.stderr())
-    wrapper = _Wrapper(vars(args), env, reporter)
+    wrapper = _Wrapper(args, env, reporter)
     wrapper.start()
     if wrapper.cancelled is not None:
         # Cancelled while the start was being sent: the command is not started.
@@ -115,20 +113,20 @@ class _Wrapper:
     def __init__(self, args: Mapping[str, Any], env: Mapping[str, str], reporter: Reporter) -> None:
         self.args, self.env, self.reporter = args, env, reporter
         self.cancelled: int | None = None
-        self.raw: dict[str, str] | None = None
         self.context: Context | None = None
         self.started: Result | None = None
 
     def start(self) -> None:
         """Send the start; a failure is reported, never raised."""
         try:
-            self.raw = raw_inputs(self.args, self.env, state="start")
-            self.context = _context(self.args, self.env, self.raw)
+            read = partial(read_inputs, self.args, self.env, {"event-state": "start"})
+            self.context = _context(self.args, self.env)
             with Signals() as signals:
                 self.started = run(
-                    self.raw,
+                    read,
                     self.context,
                     self.reporter,
+                    fail_on=_fail_on(self.args),
                     cancelled=signals.received,
                 )
             self.cancelled = signals.signum
@@ -137,25 +135,22 @@ class _Wrapper:
 
     def stop(self, finished: Finished) -> None:
         """Send the stop of a start that may have landed; a failure is reported, never raised."""
-        started, raw, context = self.started, self.raw, self.context
-        if started is None or raw is None or context is None:
+        started, context = self.started, self.context
+        if started is None or context is None:
             return
-        if "payload" not in started.outputs or started.outputs.get("status") == "skipped":
+        inputs, plan = started.inputs, started.plan
+        if inputs is None or plan is None or started.status == "skipped":
             self.reporter.info("No stop is sent: the start could not be sent either.")
             return
         try:
             now = float(int(time.time()))
-            stop = {
-                **raw,
-                "event-state": "stop",
-                "outcome": finished.outcome,
-                "deployment-id": started.outputs.get("deployment-id") or raw["deployment-id"],
-                "attributes": merge_attributes(
-                    (("exit_code", str(finished.exit_code)),),
-                    self.args.get("attributes"),
-                    self.args.get("attribute"),
-                ),
-            }
+            attributes = {"exit_code": str(finished.exit_code), **dict(inputs.attributes)}
+            stop = inputs._replace(
+                event_state="stop",
+                outcome=finished.outcome,
+                deployment_id=plan.deployment_id or inputs.deployment_id,
+                attributes=tuple(attributes.items()),
+            )
             # The stop's duration is the command's own, measured around it (not the time the
             # start took to reach Last9).
             context = context._replace(
@@ -163,9 +158,10 @@ class _Wrapper:
             )
             with Signals() as signals:
                 run(
-                    stop,
+                    lambda: stop,
                     context,
                     self.reporter,
+                    fail_on=inputs.fail_on,
                     clock=lambda: now,
                     cancelled=signals.received,
                 )
@@ -173,49 +169,42 @@ class _Wrapper:
             _crash(error, self._secrets())
 
     def _secrets(self) -> list[str]:
-        return [self.env.get(name, "") for name in ENV_INPUTS.values()]
+        return [self.env.get(name, "") for name in SECRET_VARIABLES]
 
 
-def raw_inputs(args: Mapping[str, Any], env: Mapping[str, str], *, state: str) -> dict[str, str]:
-    """The inputs as the action would see them: flags, then ``LAST9_*`` variables, defaults."""
+def read_inputs(
+    args: Mapping[str, Any], env: Mapping[str, str], typed: Mapping[str, object]
+) -> Inputs:
+    """The inputs from the flags (typed as argparse gave them), else the ``LAST9_*`` variables,
+    else the defaults; ``typed`` holds what the command decided itself (the state)."""
     raw: dict[str, str] = {}
+    values: dict[str, object] = dict(typed)
     for spec in SPECS:
-        value = "" if spec.name in _FLAGLESS else args.get(spec.name.replace("-", "_"))
-        if spec.name == "github-attributes":
-            value = args.get("ci_attributes")
-        elif spec.name == "service-name":
-            value = "\n".join(args.get("service_name") or ())
-        elif spec.name == "attributes":
-            value = merge_attributes((), args.get("attributes"), args.get("attribute"))
-        elif spec.name == "dry-run":
-            value = "true" if args.get("dry_run") else ""
-        text = value if isinstance(value, str) else ""
-        if not text and spec.name in ENV_INPUTS:
-            text = env.get(ENV_INPUTS[spec.name], "")
-        raw[spec.name] = text or DEFAULTS[spec.name]
-    raw["event-state"] = state
-    return raw
+        given = args.get(spec.field)
+        if spec.name in values:
+            continue
+        if given is None or spec.flag is None:
+            raw[spec.name] = env.get(spec.row.env, "") if spec.row.env else ""
+        elif isinstance(given, str):
+            raw[spec.name] = given
+        elif spec.row.parse_many is not None:
+            values[spec.name] = spec.row.parse_many(spec.name, given)
+        else:
+            values[spec.name] = given
+    pairs = [pair.partition("=") for pair in args.get("attribute") or ()]
+    if pairs:
+        values["attributes"] = attribute_pairs(
+            [
+                *text_pairs(args.get("attributes") or ""),
+                *((key.strip(), value.strip() or None) for key, _, value in pairs),
+            ]
+        )
+    return parse_inputs(raw, values)
 
 
-def merge_attributes(
-    first: Sequence[tuple[str, str]], text: str | None, pairs: Sequence[str] | None
-) -> str:
-    """``first``, then the ``--attributes`` text, then each ``--attribute``: one JSON object.
-
-    A text that does not parse is passed on unchanged, for the action to report it by name.
-    """
-    if not first and not pairs:
-        return text or ""
-    merged: dict[str, str | None] = dict(first)
-    if text and text.strip():
-        try:
-            merged.update(parse_attributes(text))
-        except InputError:
-            return text
-    for pair in pairs or ():
-        key, _, value = pair.partition("=")
-        merged[key.strip()] = value.strip() or None
-    return json.dumps(merged, ensure_ascii=False)
+def _fail_on(args: Mapping[str, Any]) -> FailOn:
+    """The failure policy for errors in the flags themselves."""
+    return fail_on_of({"fail-on": args.get("fail_on") or ""})
 
 
 def _reporter(env: Mapping[str, str], *, out: TextIO) -> Reporter:
@@ -224,12 +213,12 @@ def _reporter(env: Mapping[str, str], *, out: TextIO) -> Reporter:
     if env.get("GITHUB_ACTIONS") == "true":
         files = {name: env.get(f"GITHUB_{name}", "") for name in FILE_COMMANDS}
         return CliGitHubReporter(files, result_out=out)
-    return CliConsoleReporter(out=out, err=streams.stderr())
+    return CliReporter(out=out, err=streams.stderr())
 
 
-def _context(args: Mapping[str, Any], env: Mapping[str, str], raw: Mapping[str, str]) -> Context:
+def _context(args: Mapping[str, Any], env: Mapping[str, str]) -> Context:
     """The CI's context; outside any CI, the git checkout in the current directory."""
-    wanted = raw["github-attributes"].strip().lower() != "false"
+    wanted = args.get("github_attributes") is not False
     dispatch = bool(args.get("workflow_dispatch_inputs"))
     context = read_context(env, with_event=wanted, workflow_dispatch_inputs=dispatch)
     if wanted and context.ci.provider == "none":
@@ -239,14 +228,14 @@ def _context(args: Mapping[str, Any], env: Mapping[str, str], raw: Mapping[str, 
     return context
 
 
-def _with_start(context: Context, raw: Mapping[str, str], started_at: float | None) -> Context:
+def _with_start(context: Context, args: Mapping[str, Any], started_at: float | None) -> Context:
     """The context with the deployment's start time, for a stop's ``duration_seconds``.
 
     ``--started-at`` wins; else ``LAST9_DEPLOYMENT_STARTED_AT`` when it belongs to this
     deployment (same ``LAST9_DEPLOYMENT_ID``, or neither side has an id).
     """
     if started_at is None and context.exported_started_at is not None:
-        own_id = raw.get("deployment-id", "").strip() or context.ci.deployment_id
+        own_id = (args.get("deployment_id") or "").strip() or context.ci.deployment_id
         if not own_id and not context.exported_id:
             started_at = context.exported_started_at
     if started_at is None:
@@ -257,14 +246,15 @@ def _with_start(context: Context, raw: Mapping[str, str], started_at: float | No
 def _finish(reporter: Reporter, result: Result, output: str | None) -> int:
     """Print the result in the chosen format; the exit code."""
     shown = {name: value for name, value in result.outputs.items() if not name.startswith("access")}
-    if '"event_state":"start"' in shown.get("payload", "") and shown.get("timestamp"):
-        shown["started-at"] = _epoch(shown["timestamp"])
+    plan, inputs = result.plan, result.inputs
+    if plan is not None and inputs is not None and inputs.event_state == "start":
+        shown["started-at"] = _seconds(plan.epoch)
     if output == "text":
         written = reporter.result(_text(shown))
     else:
         data: dict[str, object] = dict(shown)
-        if "payload" in data:
-            data["payload"] = json.loads(shown["payload"])
+        if plan is not None:
+            data["payload"] = plan.payloads[0] if len(plan.payloads) == 1 else list(plan.payloads)
         written = reporter.result(json.dumps(data, indent=2, ensure_ascii=False))
     if not written:
         reporter.info(
@@ -289,17 +279,15 @@ def _text(shown: Mapping[str, str]) -> str:
     )
 
 
-def _epoch(timestamp: str) -> str:
-    """An RFC 3339 time as seconds since the epoch, whole when it is."""
-    seconds = datetime.fromisoformat(timestamp).timestamp()
-    return str(int(seconds)) if seconds.is_integer() else f"{seconds:.3f}"
+def _seconds(epoch: float) -> str:
+    """Seconds since the epoch, whole when they are."""
+    return str(int(epoch)) if float(epoch).is_integer() else f"{epoch:.3f}"
 
 
-def _usage_error(message: str, secrets: Sequence[str]) -> None:
-    streams.write(
-        streams.stderr(),
-        scrub(f"last9-change-event: error: {message}\n", secrets)
-        + "Run `last9-change-event --help` (or `wrap --help`) for the flags.\n",
+def _usage_error(reporter: Reporter, message: str) -> None:
+    """Wrong arguments, told like every other error (nothing was tried)."""
+    reporter.error(
+        "Last9: invalid arguments", f"{scrub(message)}. Run `{PROG} --help` for the flags."
     )
 
 

@@ -1,9 +1,10 @@
 """The command line's flags: two parsers (send an event, wrap a command) and their help.
 
-Flags mirror the action's inputs (``--event-name`` for ``event-name``). Tokens come only from
-the environment, which shells do not keep in their history. Repeatable flags accumulate
-(``--service-name``, ``--attribute``); every other flag given twice is refused, never silently
-overwritten. Argument errors never echo anything shaped like a token.
+The flags are the table of inputs (``inputs.Inputs``): each input with a flag becomes one, with
+its help, and the ones without (the tokens, ``auto-stop``) are refused with the reason. Tokens
+come only from the environment, which shells do not keep in their history. Repeatable flags
+accumulate (``--service-name``, ``--attribute``); every other flag given twice is refused,
+never silently overwritten. Argument errors never echo anything shaped like a token.
 """
 
 from __future__ import annotations
@@ -16,18 +17,15 @@ from datetime import datetime
 from typing import NoReturn
 
 from last9_change_event import __version__
-from last9_change_event.cli_voice import ENV_INPUTS, scrub
+from last9_change_event.cli_voice import scrub
 from last9_change_event.errors import UsageError
+from last9_change_event.inputs import SPECS, shown
 
 PROG = "last9-change-event"
 OUTPUTS = ("json", "text")
+STATES = ("start", "stop", "auto")
 
-ENVIRONMENT_HELP = """\
-environment variables:
-  LAST9_REFRESH_TOKEN   the write pair's refresh token (Last9 -> Settings -> API Access)
-  LAST9_ACCESS_TOKEN    a write access token, used as is while valid (optional)
-  LAST9_ORG             stands in for --org
-  LAST9_API_URL         stands in for --api-url
+ENVIRONMENT = """\
   LAST9_DEPLOYMENT_ID, LAST9_DEPLOYMENT_STARTED_AT
                         what a start printed with --output text; a stop with the same
                         deployment id reads its duration from them
@@ -61,21 +59,34 @@ examples (export LAST9_REFRESH_TOKEN from your CI's secret store first):
     - last9-change-event wrap --org acme --environment production -- ./deploy.sh
   GitHub Actions (a run: step, with env: LAST9_REFRESH_TOKEN: ${{ secrets.LAST9_REFRESH_TOKEN }}):
     run: last9-change-event wrap --org acme --environment production -- ./deploy.sh
-  start and stop as separate commands (the stop gets the start's duration):
+  start and stop as separate commands (the stop gets the start's duration, and the outcome
+  wrap would send):
     eval "$(last9-change-event start --org acme --output text)"; export LAST9_DEPLOYMENT_ID \\
       LAST9_DEPLOYMENT_STARTED_AT
-    ./deploy.sh; last9-change-event stop --org acme --outcome "$?"
+    if ./deploy.sh; then outcome=success; else outcome=failure; fi
+    last9-change-event stop --org acme --outcome "$outcome"
 """
 
-FAIL_ON_SEND = (
-    "which failures fail the command (exit 1): any; config (the default: configuration and "
-    "token errors fail, a Last9 outage only warns); never"
-)
-FAIL_ON_WRAP = (
-    "which failures to send the events are reported as errors rather than warnings: any, "
-    "config (the default) or never. It governs the events only: the command always runs, and "
-    "wrap always exits with the command's exit code"
-)
+EXIT_SEND = """\
+exit status: 0 when the event was sent (or when --fail-on lets a failure pass, as a warning);
+1 when a failure fails the command by --fail-on; 2 when the arguments are wrong, before
+anything is tried. Every error reads `error: Last9: <what>: <why and the fix>`.
+"""
+EXIT_WRAP = """\
+exit status: COMMAND's own, whatever became of the events (--fail-on governs the events only:
+it makes their failures errors or warnings); 2 when the arguments are wrong and no COMMAND
+follows `--`. Every error reads `error: Last9: <what>: <why and the fix>`.
+"""
+
+
+def environment_help() -> str:
+    """The variables the command line reads: the table's, then the rest."""
+    lines = ["environment variables:"]
+    for spec in SPECS:
+        if spec.row.env:
+            what = spec.row.help if spec.flag is None else f"stands in for {spec.flag}"
+            lines.append(f"  {spec.row.env:<21} {what}")
+    return "\n".join(lines) + "\n" + ENVIRONMENT
 
 
 class Parser(argparse.ArgumentParser):
@@ -131,7 +142,7 @@ class _NotAFlag(argparse.Action):
         parser.error(f"{option_string}: {self.help}")
 
 
-def state(text: str) -> str:
+def _state(text: str) -> str:
     """The positional event state: ``start``, ``stop`` or ``auto``."""
     value = text.strip().lower()
     if value in ("start", "stop", "auto"):
@@ -140,23 +151,23 @@ def state(text: str) -> str:
         raise argparse.ArgumentTypeError(
             f"wrap comes first: {PROG} wrap [flags] -- COMMAND [ARGS...]"
         )
-    raise argparse.ArgumentTypeError("expected start, stop or auto (the value is not shown)")
+    raise argparse.ArgumentTypeError(f"{shown(text)} is not start, stop or auto")
 
 
 def key_value(text: str) -> str:
     """``KEY=VALUE`` (an empty value removes an automatic attribute)."""
     key, sep, _ = text.partition("=")
     if not sep or not key.strip():
-        raise argparse.ArgumentTypeError("expected KEY=VALUE (the value is not shown)")
+        raise argparse.ArgumentTypeError(f"{shown(text)} is not KEY=VALUE")
     return text
 
 
-def boolean(text: str) -> str:
+def boolean(text: str) -> bool:
     """``true`` or ``false``, in any case."""
     value = text.strip().lower()
     if value not in ("true", "false"):
-        raise argparse.ArgumentTypeError("expected true or false")
-    return value
+        raise argparse.ArgumentTypeError(f"{shown(text)} is not true or false")
+    return value == "true"
 
 
 def started_at(text: str) -> float:
@@ -180,40 +191,35 @@ def started_at(text: str) -> float:
     return value
 
 
-def send_parser() -> Parser:
-    """``last9-change-event [start|stop|auto] [flags]``: send one event."""
+def send_parser(state: str | None = None) -> Parser:
+    """``last9-change-event [start|stop|auto] [flags]``: send one event; with ``state``, the
+    parser of ``last9-change-event <state> [flags]`` (its own ``--help``)."""
+    what = {
+        None: "Send a Last9 change event (a deployment marker): `start` before a deploy, "
+        "`stop` after it.",
+        "start": "Send a start event, before a deploy.",
+        "stop": "Send a stop event, after a deploy; --outcome says how it went.",
+        "auto": "Send a start or a stop as a GitHub deployment_status event says.",
+    }[state]
+    usage = f"{PROG} {state} [flags]" if state else f"{PROG} [start|stop|auto] [flags]"
     parser = Parser(
-        prog=PROG,
-        usage=f"{PROG} [start|stop|auto] [flags]\n       {PROG} wrap [flags] -- COMMAND [ARGS...]",
-        description="Send a Last9 change event (a deployment marker): `start` before a deploy, "
-        "`stop` after it. To send both around a command, use `wrap` (see "
+        prog=f"{PROG} {state}" if state else PROG,
+        usage=f"{usage}\n       {PROG} wrap [flags] -- COMMAND [ARGS...]",
+        description=f"{what} To send both around a command, use `wrap` (see "
         f"`{PROG} wrap --help`). The result goes to stdout (--output), the log to stderr.",
-        epilog=ENVIRONMENT_HELP + "\n" + EXAMPLES,
+        epilog=f"{EXIT_SEND}\n{environment_help()}\n{EXAMPLES}",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         allow_abbrev=False,
     )
-    parser.add_argument(
-        "state",
-        nargs="?",
-        type=state,
-        metavar="start|stop|auto",
-        help="the event state, like --event-state (default: start)",
-    )
-    parser.add_argument(
-        "--event-state",
-        action=_Once,
-        type=state,
-        metavar="start|stop|auto",
-        help="start or stop; auto reads it from a GitHub deployment_status event (in_progress "
-        "starts; success, failure and error stop, with that outcome; other states send nothing)",
-    )
-    _common(parser)
-    parser.add_argument(
-        "--outcome",
-        action=_Once,
-        metavar="OUTCOME",
-        help="attribute outcome on a stop, e.g. success or failure",
-    )
+    if state is None:
+        parser.add_argument(
+            "state",
+            nargs="?",
+            type=_state,
+            metavar="start|stop|auto",
+            help="the event state, like --event-state (default: start)",
+        )
+    _flags(parser, wrap=False)
     parser.add_argument(
         "--started-at",
         action=_Once,
@@ -223,13 +229,6 @@ def send_parser() -> Parser:
         "the epoch, or RFC 3339); gives a stop its duration_seconds",
     )
     parser.add_argument(
-        "--timestamp",
-        action=_Once,
-        metavar="TIME",
-        help="RFC 3339 time of the event, with an offset (default: now)",
-    )
-    parser.add_argument("--fail-on", action=_Once, metavar="any|config|never", help=FAIL_ON_SEND)
-    parser.add_argument(
         "--output",
         action=_Once,
         choices=OUTPUTS,
@@ -237,7 +236,6 @@ def send_parser() -> Parser:
         "(LAST9_STATUS, LAST9_DEPLOYMENT_ID, LAST9_DEPLOYMENT_STARTED_AT...) for people, "
         "`eval` and GitLab's dotenv reports",
     )
-    _not_flags(parser)
     return parser
 
 
@@ -250,122 +248,50 @@ def wrap_parser() -> Parser:
         "SIGINT and SIGTERM are passed on to it), then send a stop event with outcome "
         "(success, failure or cancelled), duration_seconds and exit_code, and exit with "
         "COMMAND's exit code. Last9 being down or misconfigured never stops COMMAND from "
-        "running and never changes the exit code. wrap prints nothing on stdout: its log "
-        "goes to stderr.",
-        epilog=ENVIRONMENT_HELP + "\n" + EXAMPLES,
+        "running and never changes the exit code: --fail-on governs the events only. wrap "
+        "prints nothing on stdout: its log goes to stderr.",
+        epilog=f"{EXIT_WRAP}\n{environment_help()}\n{EXAMPLES}",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         allow_abbrev=False,
     )
-    _common(parser)
-    parser.add_argument("--fail-on", action=_Once, metavar="any|config|never", help=FAIL_ON_WRAP)
-    _not_flags(parser)
+    _flags(parser, wrap=True)
     return parser
 
 
-def _common(parser: argparse.ArgumentParser) -> None:
+def _flags(parser: argparse.ArgumentParser, *, wrap: bool) -> None:
+    """A flag for each input of the table (``wrap`` takes fewer), ``--attribute``, and the
+    inputs without a flag, which say why when used as one."""
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    parser.add_argument(
-        "--org",
-        action=_Once,
-        metavar="ORG",
-        help="Last9 organization slug, the {org} in .../api/v4/organizations/{org}/ "
-        f"(env: {ENV_INPUTS['org']})",
-    )
-    parser.add_argument(
-        "--service-name",
-        action="append",
-        metavar="NAME",
-        help="attribute service_name, as your APM names the service; repeat it for several "
-        "services, one event each (default: the repository's name)",
-    )
-    parser.add_argument(
-        "--environment",
-        action=_Once,
-        metavar="ENV",
-        help="attributes deployment_environment and env, e.g. production (default: the CI's)",
-    )
-    parser.add_argument(
-        "--deployment-id",
-        action=_Once,
-        metavar="ID",
-        help="attribute deployment_id, shared by a start and its stop (default: from the CI "
-        "run, e.g. GitLab's pipeline id)",
-    )
-    parser.add_argument(
-        "--attribute",
-        action="append",
-        type=key_value,
-        metavar="KEY=VALUE",
-        help="an extra attribute; repeat it for more; KEY= removes an automatic one",
-    )
-    parser.add_argument(
-        "--attributes",
-        action=_Once,
-        metavar="TEXT",
-        help="extra attributes as a JSON object or KEY=VALUE lines (--attribute wins)",
-    )
-    parser.add_argument(
-        "--event-name",
-        action=_Once,
-        metavar="NAME",
-        help="the event's name (default: deployment)",
-    )
-    parser.add_argument(
-        "--data-source",
-        action=_Once,
-        metavar="NAME",
-        help="the Last9 cluster (data source) to store the event in",
-    )
-    parser.add_argument(
-        "--ci-attributes",
-        "--github-attributes",
-        action=_Once,
-        type=boolean,
-        metavar="true|false",
-        help="add the attributes read from the CI or the git checkout (default: true)",
-    )
-    parser.add_argument(
-        "--workflow-dispatch-inputs",
-        action="store_true",
-        help="on a GitHub workflow_dispatch run, add its inputs as input_<name> attributes",
-    )
-    parser.add_argument(
-        "--api-url",
-        action=_Once,
-        metavar="URL",
-        help=f"scheme and host of the Last9 API (default: https://app.last9.io; "
-        f"env: {ENV_INPUTS['api-url']})",
-    )
-    parser.add_argument(
-        "--timeout",
-        action=_Once,
-        metavar="SECONDS",
-        help="seconds each event may spend talking to Last9, retries included (default: 60)",
-    )
-    parser.add_argument(
-        "--dry-run",
-        action="store_true",
-        help="check the flags, print the payload, send nothing; needs no token",
-    )
-
-
-def _not_flags(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group(
+    refused = parser.add_argument_group(
         "inputs of the GitHub Action that are not flags here (using one is an error)"
     )
-    group.add_argument(
-        "--refresh-token",
-        action=_NotAFlag,
-        help="tokens are read from LAST9_REFRESH_TOKEN only: shells keep flags in their history",
-    )
-    group.add_argument(
-        "--access-token",
-        action=_NotAFlag,
-        help="tokens are read from LAST9_ACCESS_TOKEN only: shells keep flags in their history",
-    )
-    group.add_argument(
-        "--auto-stop",
-        action=_NotAFlag,
-        help="the action's post step sends the stop at the end of a GitHub job; here use "
-        f"`{PROG} wrap -- COMMAND`, which sends the stop when COMMAND ends",
-    )
+    for spec in SPECS:
+        row = spec.row
+        if spec.flag is None:
+            refused.add_argument(f"--{spec.name}", action=_NotAFlag, help=row.why_no_flag)
+            continue
+        if wrap and not row.wrap:
+            continue
+        names = (spec.flag, *row.aliases)
+        text = row.help + (f" (env: {row.env})" if row.env else "")
+        if row.cli == "switch":
+            parser.add_argument(
+                *names, dest=spec.field, action="store_true", default=None, help=text
+            )
+        elif row.cli == "many":
+            parser.add_argument(
+                *names, dest=spec.field, action="append", metavar=row.metavar, help=text
+            )
+        else:
+            kind = boolean if row.cli == "bool" else str
+            parser.add_argument(
+                *names, dest=spec.field, action=_Once, type=kind, metavar=row.metavar, help=text
+            )
+        if spec.name == "attributes":
+            parser.add_argument(
+                "--attribute",
+                action="append",
+                type=key_value,
+                metavar="KEY=VALUE",
+                help="an extra attribute; repeat it for more; KEY= removes an automatic one",
+            )

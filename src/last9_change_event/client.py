@@ -118,7 +118,7 @@ class Last9Client:
         if not isinstance(body, dict) or not isinstance(body.get("access_token"), str):
             raise OutageError(
                 f"The token exchange answered {answer.status} without an access token.",
-                remedy="Check `api-url` points to Last9's API.",
+                remedy=lambda v: f"Check {v.name('api-url')} points to Last9's API.",
                 title="Last9: unexpected answer",
             )
         return Token.of(
@@ -209,16 +209,26 @@ def _gave_up(what: str, last: Outcome, schedule: Schedule, *, event: bool) -> Ac
             "(`http://user:password@host:port`).",
             title="Last9: proxy refused",
         )
+    maybe = (
+        " Last9 may or may not have recorded the event."
+        if isinstance(last, MaybeSent | Answer) and event
+        else ""
+    )
     if isinstance(last, Answer):
-        remedy = "Last9 may be having an outage; raise `timeout` to wait longer."
-    else:
-        remedy = (
-            "Check that `api-url` is right and reachable from the runner (behind a proxy, set "
-            "`HTTPS_PROXY`); raise `timeout` to keep trying longer."
+        return OutageError(
+            message,
+            remedy=lambda v: (
+                f"Last9 may be having an outage; raise {v.name('timeout')} to wait longer.{maybe}"
+            ),
         )
-    if isinstance(last, MaybeSent | Answer) and event:
-        remedy += " Last9 may or may not have recorded the event."
-    return OutageError(message, remedy=remedy)
+    return OutageError(
+        message,
+        remedy=lambda v: (
+            f"Check that {v.name('api-url')} is right and reachable from the "
+            f"runner (behind a proxy, set `HTTPS_PROXY`); raise {v.name('timeout')} to keep trying "
+            f"longer.{maybe}"
+        ),
+    )
 
 
 def _raise_for_event(answer: Answer, *, renewed: bool, renewable: bool) -> None:
@@ -227,14 +237,16 @@ def _raise_for_event(answer: Answer, *, renewed: bool, renewable: bool) -> None:
             f"Last9 refused the access token (401: {describe(answer)}).",
             remedy="Last9 refused a freshly exchanged token too: regenerate the tokens."
             if renewed or renewable
-            else "Pass `refresh-token` so the action can renew the access token.",
+            else lambda v: f"Pass {v.name('refresh-token')} so the access token can be renewed.",
             title="Last9: access token rejected",
         )
     if answer.status == 403 or (answer.status == 400 and "token" in describe(answer).lower()):
         raise AuthError(
             f"Last9 refused the access token ({answer.status}: {describe(answer)}).",
-            remedy=f"Use the write token pair from {TOKENS_PAGE}, of the organization "
-            "named in `org`.",
+            remedy=lambda v: (
+                f"Use the write token pair from {TOKENS_PAGE}, of the "
+                f"organization named in {v.name('org')}."
+            ),
         )
     _raise_for_other(answer, "the change event")
     body = answer.body
@@ -242,8 +254,10 @@ def _raise_for_event(answer: Answer, *, renewed: bool, renewable: bool) -> None:
         raise OutageError(
             f"Last9 answered {answer.status} to the change event without its success body "
             f'(`{{"message": "success"}}`): {describe(answer)}.',
-            remedy="A proxy may stand between the runner and Last9; check `api-url`. "
-            "Last9 may or may not have recorded the event.",
+            remedy=lambda v: (
+                "A proxy may stand between the runner and Last9; check "
+                f"{v.name('api-url')}. Last9 may or may not have recorded the event."
+            ),
             title="Last9: unexpected answer",
         )
 
@@ -253,7 +267,7 @@ def _raise_for_other(answer: Answer, what: str) -> None:
         raise ConfigError(
             f"Last9 redirected {what} to {one_line(answer.location or '(nowhere)')}; redirects "
             "are not followed, so the token is never sent elsewhere.",
-            remedy="Set `api-url` to the address the redirect points to.",
+            remedy=lambda v: f"Set {v.name('api-url')} to the address the redirect points to.",
             title="Last9: API redirected",
         )
     if answer.status == 407:
@@ -266,7 +280,9 @@ def _raise_for_other(answer: Answer, what: str) -> None:
     if answer.status == 404:
         raise ConfigError(
             f"Last9 answered 404 to {what}: {describe(answer)}.",
-            remedy="Check `org` (your organization slug) and `api-url`.",
+            remedy=lambda v: (
+                f"Check {v.name('org')} (your organization slug) and {v.name('api-url')}."
+            ),
             title="Last9: not found",
         )
     if 400 <= answer.status < 500:

@@ -82,8 +82,11 @@ def converse(work: Callable[[], T], deadline: Deadline, cancelled: Callable[[], 
             deadline.abandoned.set()
             raise OutageError(
                 f"Last9 did not answer within the {deadline.seconds:g} s timeout.",
-                remedy="Raise `timeout`, or check that `api-url` is reachable from the runner. "
-                "Last9 may or may not have recorded the event.",
+                remedy=lambda v: (
+                    f"Raise {v.name('timeout')}, or check that "
+                    f"{v.name('api-url')} is reachable from the runner. Last9 may or may not have "
+                    "recorded the event."
+                ),
             )
     if outcome.error is not None:
         raise outcome.error
@@ -92,7 +95,6 @@ def converse(work: Callable[[], T], deadline: Deadline, cancelled: Callable[[], 
 
 def _cancelled() -> CancelledError:
     return CancelledError(
-        "The step was cancelled while talking to Last9.",
-        remedy="With `auto-stop`, the post step still sends the stop of a start that may have "
-        "landed.",
+        lambda v: f"The {v.step} was cancelled while talking to Last9.",
+        remedy=lambda v: v.after_cancel,
     )

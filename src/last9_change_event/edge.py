@@ -1,8 +1,10 @@
-"""The edge: the one place that reads the process environment, files and signals.
+"""The runner's front-end, and the edge: where the environment, files and signals are read.
 
-``main`` and ``post`` are the runner's two steps (``entrypoint.py``, ``post.py``); the command
-line (``cli.py``) uses ``environment``, ``read_context`` and ``Signals`` the same way. Below
-this module, code takes values.
+``main`` and ``post`` are the runner's two steps (``entrypoint.py``, ``post.py``), split here
+as the runner splits them: ``runner_step`` runs the main step's inputs through the core, or,
+for the post step, the stop of the start an ``auto-stop`` armed. The command line (``cli.py``) uses
+``environment``, ``read_context`` and ``Signals`` the same way. Below this module, code takes
+values.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import signal
 import stat
 import threading
 from collections.abc import Callable, Mapping
+from functools import partial
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
@@ -32,8 +35,8 @@ from last9_change_event.context import (
     Context,
     auto_stop_variable,
 )
-from last9_change_event.inputs import SPECS
-from last9_change_event.workflow import FILE_COMMANDS, GitHubReporter
+from last9_change_event.inputs import SECRET_INPUTS, SPECS, Inputs, fail_on_of, parse_inputs
+from last9_change_event.workflow import FILE_COMMANDS, GitHubReporter, Reporter
 
 if TYPE_CHECKING:
     from last9_change_event.report import Result
@@ -76,18 +79,55 @@ def runner_step(
     stage: str,
     env: Mapping[str, str],
     raw: Mapping[str, str],
-    reporter: GitHubReporter,
+    reporter: Reporter,
     *,
     cancelled: Callable[[], bool] = lambda: False,
 ) -> Result:
-    """One of the runner's steps over the core: the main step saves its ``ran`` state first
-    thing, so that its post step can tell a runner that keeps state from one that drops it."""
-    from last9_change_event.main import run  # noqa: PLC0415 - nothing loads before signals
+    """One of the runner's steps over the core, split as the runner splits them.
+
+    The main step saves its ``ran`` state first thing (so that its post step can tell a runner
+    that keeps state from one that drops it) and runs its inputs through the core. The post
+    step sends the stop of the start an ``auto-stop`` armed, for the services it may have
+    reached, else nothing.
+    """
+    # Imported here: nothing heavy loads before the signal handlers are set.
+    from last9_change_event.main import run  # noqa: PLC0415
+    from last9_change_event.report import Result  # noqa: PLC0415
 
     instant_retries(env)
+    context = step_context(env, raw)
+    for name in SECRET_INPUTS:
+        reporter.mask(raw.get(name, "").strip())
     if stage == "main":
         reporter.save_state(STATE_RAN, "true")
-    return run(raw, step_context(env, raw), reporter, stage=stage, cancelled=cancelled)
+        read = partial(parse_inputs, raw)
+        return run(read, context, reporter, fail_on=fail_on_of(raw), cancelled=cancelled)
+    armed = context.armed
+    reporter.mask(armed.access_token)
+    if not armed.armed:
+        reporter.debug("Post step: auto-stop was not armed by a start, so nothing to send.")
+        return Result(0, {})
+    if armed.services == ():
+        reporter.info("Post step: no start of this job reached Last9, so no stop is sent.")
+        return Result(0, {})
+    if armed.from_export:
+        reporter.info(
+            "Post step: this runner passed no saved state (as act, Gitea and Forgejo "
+            "runners do); the stop is sent from this step's own export, with a new token."
+        )
+
+    def stop() -> Inputs:
+        inputs = parse_inputs(raw)
+        return inputs._replace(
+            event_state="stop",
+            auto_stop=False,
+            timestamp=None,
+            deployment_id=armed.deployment_id or inputs.deployment_id,
+            access_token=armed.access_token or inputs.access_token,
+            service_names=tuple(s for s in armed.services or () if s) or inputs.service_names,
+        )
+
+    return run(stop, context, reporter, fail_on=fail_on_of(raw), cancelled=cancelled)
 
 
 def environment() -> dict[str, str]:

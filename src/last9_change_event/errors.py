@@ -40,6 +40,10 @@ class Voice:
 
     #: What the user runs: the workflow's step, or (at the command line) the command.
     step = "step"
+    #: What becomes of a start when the step is cancelled.
+    after_cancel = (
+        "With `auto-stop`, the post step still sends the stop of a start that may have landed."
+    )
 
     def name(self, name: str) -> str:
         """Input ``name`` in a sentence."""

@@ -186,12 +186,12 @@ class Inputs(NamedTuple):
     service_names: Annotated[
         tuple[str, ...],
         Row(
-            lambda name, text: service_names(name, text.splitlines()),
+            lambda name, text: parse_service_names(name, text.splitlines()),
             cli="many",
             metavar="NAME",
             help="attribute service_name, as your APM names the service; repeat it for several "
             "services, one event each (default: the repository's name)",
-            parse_many=service_names,
+            parse_many=parse_service_names,
         ),
     ]
     environment: Annotated[
@@ -199,7 +199,7 @@ class Inputs(NamedTuple):
         Row(
             _single_line,
             metavar="ENV",
-            help="attribute deployment_environment, e.g. production (default: the CI's, if any)",
+            help="attributes deployment_environment and env, e.g. production (default: the CI's)",
         ),
     ]
     outcome: Annotated[
@@ -427,7 +427,7 @@ def _single_line(name: str, value: str, *, required: bool = False) -> str | None
     return value
 
 
-def service_names(name: str, values: Iterable[str]) -> tuple[str, ...]:
+def parse_service_names(name: str, values: Iterable[str]) -> tuple[str, ...]:
     """The service names, each on its own (a line of the input, or a flag's value)."""
     names: list[str] = []
     for value in values:
@@ -548,10 +548,15 @@ def parse_attributes(text: str) -> Attributes:
 
     A JSON ``null`` (or ``key=`` with nothing after it) removes an automatic attribute.
     """
+    return attribute_pairs(text_pairs(text))
+
+
+def text_pairs(text: str) -> list[tuple[str, str | None]]:
+    """The key and value pairs of a JSON object or of ``key=value`` lines, as written."""
     text = text.strip()
     if not text:
-        return ()
-    return attribute_pairs(_json_pairs(text) if text[0] in "{[" else _line_pairs(text))
+        return []
+    return _json_pairs(text) if text[0] in "{[" else _line_pairs(text)
 
 
 def attribute_pairs(pairs: Sequence[tuple[str, str | None]]) -> Attributes:

@@ -1,20 +1,21 @@
-"""The step, from raw inputs to its report: parse, plan, arm, send, report.
+"""One step, from its inputs to its report: parse, check, plan, arm, send, report.
 
-``run`` takes values only (raw inputs, a ``Context``, a reporter); the edge (``edge.py``) reads
-the environment and the files and calls it for the runner's main step, its post step and the
-command line.
+``run`` takes values only: how to read the inputs, the failure policy that applies if they
+cannot be read, a ``Context`` and a reporter. Each front-end calls it: the runner's steps
+(``edge.py``, which owns the main/post split) and the command line (``cli.py``), which reads
+the typed ``Result`` it returns.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from last9_change_event.context import Context
 from last9_change_event.conversation import Tracker, converse
-from last9_change_event.errors import ActionError, MissingTokenError
-from last9_change_event.inputs import SECRET_INPUTS, Inputs, fail_on_of, parse_inputs
+from last9_change_event.errors import ActionError, FailOn, MissingTokenError
+from last9_change_event.inputs import Inputs
 from last9_change_event.plan import Plan, make_plan, resolve_auto
 from last9_change_event.report import Ending, Result, arm, internal, report, show
 from last9_change_event.retry import Deadline
@@ -23,46 +24,35 @@ from last9_change_event.workflow import Reporter
 
 
 def run(
-    raw: Mapping[str, str],
+    read: Callable[[], Inputs],
     context: Context,
     reporter: Reporter,
     *,
-    stage: str = "main",
+    fail_on: FailOn,
     clock: Callable[[], float] = time.time,
     cancelled: Callable[[], bool] = lambda: False,
 ) -> Result:
-    """Run the step once; every ending is reported, and the exit code follows ``fail-on``."""
-    for name in SECRET_INPUTS:
-        reporter.mask(raw.get(name, "").strip())
-    if stage == "post":
-        reporter.mask(context.armed.access_token)
-        if not context.armed.armed:
-            reporter.debug("Post step: auto-stop was not armed by a start, so nothing to send.")
-            return Result(0, {})
-        if context.armed.services == ():
-            reporter.info("Post step: no start of this job reached Last9, so no stop is sent.")
-            return Result(0, {})
-        if context.armed.from_export:
-            reporter.info(
-                "Post step: this runner passed no saved state (as act, Gitea and Forgejo "
-                "runners do); the stop is sent from this step's own export, with a new token."
-            )
-    ending = Ending(fail_on=fail_on_of(raw))
+    """Run the step once; every ending is reported, and the exit code follows ``fail-on``.
+
+    ``read`` gives the inputs (an ``InputError`` it raises is reported like any other);
+    ``fail_on`` is the policy that applies until they are read."""
+    ending = Ending(fail_on=fail_on)
     ending.step = context.step
     try:
-        resolved = resolve_auto(_stage_inputs(parse_inputs(raw), context, stage), context.ci)
+        resolved = resolve_auto(read(), context.ci)
         if resolved is None:
             reporter.info("The deployment is neither starting nor done: nothing is sent.")
             ending.status = "skipped"
             return report(reporter, ending)
         inputs = ending.inputs = resolved
+        ending.fail_on = inputs.fail_on
         auth = AuthFlow(
             access_token=inputs.access_token,
             refresh_token=inputs.refresh_token,
             clock=clock,
             mask=reporter.mask,
             org=inputs.org,
-            warn=reporter.warning,
+            warn=lambda title, text: reporter.warning(title, reporter.voice.render(text)),
         )
         ending.token = _check(inputs, auth)
         plan = ending.plan = make_plan(inputs, context, datetime.fromtimestamp(int(clock()), UTC))
@@ -85,21 +75,6 @@ def run(
     except Exception as error:  # noqa: BLE001 - the boundary: a bug still ends as a report
         ending.error = internal(error, debug=context.debug, reporter=reporter)
     return report(reporter, ending)
-
-
-def _stage_inputs(inputs: Inputs, context: Context, stage: str) -> Inputs:
-    """The post step sends the stop of the armed start, for the services it may have reached."""
-    if stage != "post":
-        return inputs
-    armed = context.armed
-    return inputs._replace(
-        event_state="stop",
-        auto_stop=False,
-        timestamp=None,
-        deployment_id=armed.deployment_id or inputs.deployment_id,
-        access_token=armed.access_token or inputs.access_token,
-        service_names=tuple(s for s in armed.services or () if s) or inputs.service_names,
-    )
 
 
 def _check(inputs: Inputs, auth: AuthFlow) -> Token | None:

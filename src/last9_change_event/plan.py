@@ -49,7 +49,9 @@ def resolve_auto(inputs: Inputs, ci: CiRun) -> Inputs | None:
     raise InputError(
         "event-state",
         "`auto` reads the state of a GitHub `deployment_status` event, and this run has none.",
-        remedy="Set `event-state` to `start` or `stop`, or run on `deployment_status`.",
+        remedy=lambda v: (
+            f"Set {v.name('event-state')} to `start` or `stop`, or run on `deployment_status`."
+        ),
     )
 
 

@@ -45,10 +45,14 @@ class Ending:
 
 
 class Result(NamedTuple):
-    """How the step ended: its exit code and its outputs."""
+    """How the step ended: its exit code and outputs, and what a front-end may read from it."""
 
     exit_code: int
     outputs: dict[str, str]
+    status: str = "skipped"
+    #: The inputs as read (``None`` when they could not be), and the events planned from them.
+    inputs: Inputs | None = None
+    plan: Plan | None = None
 
 
 def arm(reporter: Reporter, inputs: Inputs, plan: Plan, step: str | None) -> bool:
@@ -92,17 +96,16 @@ def report(reporter: Reporter, ending: Ending) -> Result:
     """Tell how the step ended, everywhere it is told; the exit code by ``fail-on``."""
     error, plan, inputs = ending.error, ending.plan, ending.inputs
     fails = error is not None and fails_step(error, ending.fail_on)
-    if error is not None:
+    voice = reporter.voice
+    problem = (voice.title(error), error.describe(voice)) if error else None
+    if problem is not None:
         ending.status = (
             "skipped" if isinstance(error, MissingTokenError) and not fails else "failed"
         )
         if fails:
-            reporter.error(error.title, error.describe())
+            reporter.error(*problem)
         else:
-            reporter.warning(
-                error.title,
-                f"{error.describe()} (not failing the step: `fail-on: {ending.fail_on}`)",
-            )
+            reporter.warning(problem[0], f"{problem[1]} {voice.not_failing(ending.fail_on)}")
     outputs = _outputs(plan) if plan else {}
     outputs["status"] = ending.status
     if ending.token is not None:
@@ -125,10 +128,10 @@ def report(reporter: Reporter, ending: Ending) -> Result:
             org=inputs.org if inputs else "",
             payloads=plan.payloads if plan else (),
             deployment_id=plan.deployment_id if plan else None,
-            problem=(error.title, error.describe()) if error else None,
+            problem=problem,
         )
     )
-    return Result(1 if fails else 0, outputs)
+    return Result(1 if fails else 0, outputs, ending.status, inputs, plan)
 
 
 def _outputs(plan: Plan) -> dict[str, str]:

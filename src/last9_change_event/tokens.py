@@ -20,7 +20,7 @@ from typing import NamedTuple
 
 import jwt
 
-from last9_change_event.errors import TOKENS_PAGE, AuthError, ConfigError, OutageError
+from last9_change_event.errors import TOKENS_PAGE, AuthError, InputError, OutageError, Text
 
 MARGIN_SECONDS = 60
 #: The characters of a JWT (base64url and dots), and what a header may carry.
@@ -103,18 +103,18 @@ def _check_write_scope(claims: Claims | None, what: str) -> None:
 MISMATCH_TITLE = "Last9: organization mismatch"
 
 
-def mismatch(token_org: str, org: str) -> str:
-    """The warning for a token of organization ``token_org`` used for ``org``."""
-    return (
-        f"The token belongs to organization `{token_org}` but `org` is `{org}`; Last9 will "
-        "likely refuse it. Check `org`."
+def mismatch(token_org: str, org: str) -> Text:
+    """The warning for a token of organization ``token_org`` used for ``org``, in any voice."""
+    return lambda v: (
+        f"The token belongs to organization `{token_org}` but {v.name('org')} is `{org}`; "
+        f"Last9 will likely refuse it. Check {v.name('org')}."
     )
 
 
 #: Exchanges a refresh token for an access token (the HTTP call lives in the client).
 Exchange = Callable[[str], Token]
 #: Told a warning's title and message.
-Warn = Callable[[str, str], None]
+Warn = Callable[[str, Text], None]
 
 
 class AuthFlow:
@@ -166,10 +166,10 @@ class AuthFlow:
         now = self._clock()
         if self._refresh is not None:
             if self._refresh.claims is None:
-                raise ConfigError(
-                    "Input `refresh-token` is not a Last9 token (it is not a JWT).",
+                raise InputError(
+                    "refresh-token",
+                    "is not a Last9 token (it is not a JWT).",
                     remedy=f"Copy the refresh token of the write pair from {TOKENS_PAGE}.",
-                    title="Last9: invalid refresh-token",
                 )
             if self._refresh.expires_at is not None and self._refresh.expires_at <= now:
                 raise AuthError(
@@ -222,7 +222,7 @@ class AuthFlow:
             raise OutageError(
                 "The token exchange answered with an access token holding characters no "
                 "token has, so it cannot be sent in a header.",
-                remedy="Check that `api-url` points to Last9's API.",
+                remedy=lambda v: f"Check that {v.name('api-url')} points to Last9's API.",
                 title="Last9: unexpected answer",
             )
         self._mask(token.value)
@@ -234,8 +234,10 @@ class AuthFlow:
     def _unrenewable(given: Token | None) -> AuthError:
         if given is not None and given.claims is None:
             return AuthError(
-                "Input `access-token` is not a JWT, so its expiry cannot be read, and no "
-                "`refresh-token` was given to get a new one.",
+                lambda v: (
+                    f"Input {v.name('access-token')} is not a JWT, so its expiry cannot "
+                    f"be read, and no {v.name('refresh-token')} was given to get a new one."
+                ),
                 remedy=f"Pass the write pair's access token from {TOKENS_PAGE}, or the "
                 "refresh token as well.",
                 title="Last9: invalid access-token",

@@ -198,8 +198,11 @@ def _failed(error: requests.RequestException, url: str) -> NotSent | MaybeSent:
     if any(isinstance(e, socket.gaierror) and e.errno == socket.EAI_NONAME for e in chain):
         raise ConfigError(
             f"The host name of {_origin(url)} does not resolve: the DNS knows no such host.",
-            remedy="Check `api-url` (scheme and host only, e.g. `https://app.last9.io`). On a "
-            "runner that resolves only internal names, set `HTTPS_PROXY`.",
+            remedy=lambda v: (
+                f"Check {v.name('api-url')} (scheme and host only, e.g. "
+                "`https://app.last9.io`). On a runner that resolves only internal names, set "
+                "`HTTPS_PROXY`."
+            ),
             title="Last9: unknown host",
         ) from None
     if isinstance(error, requests.exceptions.InvalidURL | requests.exceptions.InvalidSchema):

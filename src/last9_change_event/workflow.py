@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from typing import TextIO
 
 from last9_change_event import streams
+from last9_change_event.errors import ACTION, Voice
 from last9_change_event.redact import MIN_REDACTED_CHARS, Redactor, printable
 
 #: GitHub refuses a step summary over 1 MiB; ours stays well under it.
@@ -73,6 +74,9 @@ def append_to(path: str, data: bytes) -> None:
 
 class Reporter:
     """A person at a terminal: log lines on stderr, no workflow commands, no files."""
+
+    #: How errors name inputs: the action's way unless a front-end says otherwise.
+    voice: Voice = ACTION
 
     def __init__(self, out: TextIO | None = None, err: TextIO | None = None) -> None:
         self.out = out if out is not None else streams.stdout()
