@@ -468,3 +468,91 @@ def test_in_a_workflow_the_result_cannot_act_as_a_workflow_command(tmp_path: Pat
     assert done.returncode == 0, done.stderr
     assert lines[0].startswith("::stop-commands::")
     assert lines[-1] == f"::{lines[0].split('::')[2]}::"
+
+
+# -- what a new user sees ---------------------------------------------------------------------
+
+
+def test_a_missing_org_is_called_missing_and_said_once(tmp_path: Path) -> None:
+    """No `--org`: the title says it is missing (not invalid), and the flag is named once."""
+    done = cli("--dry-run", cwd=tmp_path)
+    text = done.stderr.decode()
+    assert done.returncode == 1
+    assert text.startswith("error: Last9: missing --org: The Last9 organization slug")
+    assert "invalid" not in text
+    assert text.count("`--org` (LAST9_ORG)") == 1
+
+
+def test_a_zero_timeout_says_what_is_accepted_in_command_words(tmp_path: Path) -> None:
+    """`--timeout 0`: the accepted range, without contradiction, about the command."""
+    done = cli("--org", "acme", "--timeout", "0", "--dry-run", cwd=tmp_path)
+    text = done.stderr.decode()
+    assert done.returncode == 1
+    assert '"0" is not a number of seconds above 0 and at most 3600.' in text
+    assert "the command may spend" in text
+    assert "`--timeout 60`" in text
+    assert "between 0" not in text
+    assert "step" not in text
+
+
+def test_an_unknown_state_shows_its_harmless_value(tmp_path: Path) -> None:
+    """A mistyped state is shown (it is no secret); a token-shaped one is not."""
+    done = cli("strat", "--org", "acme", "--dry-run", cwd=tmp_path)
+    assert done.returncode == 2
+    assert b'"strat" is not start, stop or auto' in done.stderr
+    assert b"not shown" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [
+        (("--org", "acme", "--nope"), 2),
+        (("--org", "acme", "--output", "xml"), 2),
+        (("--org", "acme", "--fail-on", "sometimes", "--dry-run"), 1),
+        (("--dry-run",), 1),
+    ],
+    ids=["unknown-flag", "bad-choice", "bad-value", "missing-value"],
+)
+def test_argument_and_input_errors_look_alike(
+    args: tuple[str, ...], code: int, tmp_path: Path
+) -> None:
+    """Argparse's errors and the inputs' read `error: Last9: <what>: ...`; 2 means bad
+    arguments (nothing tried), 1 a failure by `--fail-on`."""
+    done = cli(*args, cwd=tmp_path)
+    assert done.returncode == code
+    assert done.stderr.decode().startswith("error: Last9: ")
+    assert b"usage:" not in done.stderr
+    assert b"last9-change-event: error" not in done.stderr
+
+
+def test_help_gives_the_exit_codes(tmp_path: Path) -> None:
+    """`--help` says what 0, 1 and 2 mean, and `wrap --help` that the code is COMMAND's."""
+    send = " ".join(cli("--help", cwd=tmp_path).stdout.decode().split())
+    wrap = " ".join(cli("wrap", "--help", cwd=tmp_path).stdout.decode().split())
+    assert "exit status: 0 when the event was sent" in send
+    assert "2 when the arguments are wrong" in send
+    assert "exit status: COMMAND's own" in wrap
+
+
+def test_wrap_help_words_fail_on_plainly(tmp_path: Path) -> None:
+    """`wrap --help` says what `--fail-on` does in one plain sentence."""
+    text = " ".join(cli("wrap", "--help", cwd=tmp_path).stdout.decode().split())
+    assert "--fail-on any|config|never which failures are errors" in text
+    assert "which failures to send" not in text
+
+
+def test_the_stop_example_sends_the_outcome_wrap_sends(tmp_path: Path) -> None:
+    """The start/stop example passes `success` or `failure`, never an exit status."""
+    text = cli("--help", cwd=tmp_path).stdout.decode()
+    assert '--outcome "$?"' not in text
+    assert "then outcome=success; else outcome=failure; fi" in text
+    assert '--outcome "$outcome"' in text
+
+
+@pytest.mark.parametrize("state", ["start", "stop", "auto"])
+def test_a_state_has_its_own_help(state: str, tmp_path: Path) -> None:
+    """`start --help` is the help of `start`, not the top-level one."""
+    done = cli(state, "--help", cwd=tmp_path)
+    assert done.returncode == 0
+    assert done.stdout.decode().startswith(f"usage: last9-change-event {state} [flags]")
+    assert b"start|stop|auto  the event state" not in done.stdout
