@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from last9_change_event import tokens
+from last9_change_event import tokens, workflow
 from last9_change_event.errors import AuthError, OutageError
 from last9_change_event.redact import FRAGMENT_CHARS, Redactor, printable
 from last9_change_event.retry import Deadline, RetryPolicy, Schedule, retry_after
@@ -383,3 +383,21 @@ def test_the_summary_stays_within_github_s_limit(tmp_path: Path) -> None:
     written = path.read_bytes()
     assert len(written) <= MAX_SUMMARY_BYTES < 1 << 20
     assert written.decode("utf-8").rstrip().endswith("*(summary cut: too long)*")
+
+
+@pytest.mark.parametrize(
+    ("title", "message"),
+    [
+        ("Last9: invalid org", "plain"),
+        ("a:b,c%d", "line one\nline two\r\n100%"),
+        ("", "::set-output name=x::y"),
+        ("ünïcode, title: yes", "%0A already escaped"),
+    ],
+    ids=["plain", "specials", "command-text", "unicode"],
+)
+def test_workflow_commands_are_the_toolkits(title: str, message: str) -> None:
+    """A workflow command reads exactly as actions-toolkit's `core` writes it."""
+    from actions_toolkit.command import Command  # noqa: PLC0415 - the reference, for tests
+
+    ours = workflow.command("warning", {"title": title} if title else {}, message)
+    assert ours == str(Command("warning", {"title": title} if title else {}, message))
