@@ -16,37 +16,28 @@ variable                           provider
 (none)                             ``none``
 =================================  =======================
 
-Each provider is one small module mapping its CI's documented variables (cited there) to the
-shared attribute names: ``repository``, ``commit_sha``, ``git_ref``, ``git_ref_name``, ``tag``,
-``run_id``, ``run_number``, ``run_url``, ``job``, ``workflow``, ``actor``, ``trigger_event``,
-and ``ci_provider``. Nothing here reads the environment or files: values come in, values go out.
-The one exception is ``read_git``, which runs ``git`` and is called by the edge only.
+Each CI but GitHub Actions is one row of ``providers.py``: its documented variables (cited
+there) for each shared attribute (``repository``, ``commit_sha``, ``git_ref``, ``git_ref_name``,
+``tag``, ``run_id``, ``run_number``, ``run_url``, ``job``, ``workflow``, ``actor``,
+``trigger_event``, then ``ci_provider``), with the cleanup they share written once. GitHub
+Actions, whose event payload says more, is ``github.py``; a plain checkout is ``git.py``.
+Nothing here reads the environment or files: values come in, values go out. The one exception
+is ``read_git``, which runs ``git`` and is called by the edge only.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
-from last9_change_event.ci import azure, bitbucket, buildkite, circleci, github, gitlab, jenkins
 from last9_change_event.ci import git as plain_git
-from last9_change_event.ci._common import is_true, value
+from last9_change_event.ci import github
+from last9_change_event.ci._common import is_true
 from last9_change_event.ci._model import NONE, CiRun, GitFacts
 from last9_change_event.ci.checkout import read_git
+from last9_change_event.ci.providers import PROVIDERS, describe
 
 __all__ = ["CiRun", "GitFacts", "detect", "read_git"]
-
-#: After GitHub Actions, in order: a CI's marker, and its provider. First match wins.
-_MARKERS: tuple[
-    tuple[Callable[[Mapping[str, str]], bool], Callable[[Mapping[str, str]], CiRun]], ...
-] = (
-    (lambda env: bool(value(env, "GITLAB_CI")), gitlab.detect),
-    (lambda env: is_true(env, "BUILDKITE"), buildkite.detect),
-    (lambda env: is_true(env, "CIRCLECI"), circleci.detect),
-    (lambda env: bool(value(env, "JENKINS_URL")), jenkins.detect),
-    (lambda env: is_true(env, "TF_BUILD"), azure.detect),
-    (lambda env: bool(value(env, "BITBUCKET_BUILD_NUMBER")), bitbucket.detect),
-)
 
 
 def detect(
@@ -64,9 +55,9 @@ def detect(
     """
     if is_true(env, "GITHUB_ACTIONS"):
         return github.detect(env, event, workflow_dispatch_inputs=workflow_dispatch_inputs)
-    for marked, provider in _MARKERS:
-        if marked(env):
-            return provider(env)
+    for provider in PROVIDERS:
+        if provider.marker(env):
+            return describe(provider, env)
     if git is not None:
         return plain_git.detect(git)
     return NONE
