@@ -17,10 +17,9 @@ from last9_change_event.conversation import Tracker, converse
 from last9_change_event.errors import ActionError, FailOn, MissingTokenError
 from last9_change_event.inputs import Inputs
 from last9_change_event.plan import Plan, make_plan, resolve_auto
-from last9_change_event.report import Ending, Result, arm, internal, report, show
+from last9_change_event.report import Ending, Reporter, Result, arm, internal, report, show
 from last9_change_event.retry import Deadline
 from last9_change_event.tokens import AuthFlow, Token
-from last9_change_event.workflow import Reporter
 
 
 def run(

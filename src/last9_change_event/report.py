@@ -9,8 +9,9 @@ failed) and decides the exit code by ``fail-on``.
 from __future__ import annotations
 
 import json
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 from last9_change_event import context as ctx
 from last9_change_event.errors import (
@@ -18,13 +19,52 @@ from last9_change_event.errors import (
     FailOn,
     InternalError,
     MissingTokenError,
+    Voice,
     fails_step,
 )
 from last9_change_event.inputs import Inputs
 from last9_change_event.plan import Plan
 from last9_change_event.summary import render
 from last9_change_event.tokens import Token
-from last9_change_event.workflow import Reporter
+
+
+class Reporter(Protocol):
+    """What the core tells, and nothing about where it goes: each front-end implements it
+    (``workflow.GitHubReporter`` for the runner, the command line's reporters for a terminal
+    or a ``run:`` step), so the core never imports the runner's I/O."""
+
+    #: How errors name inputs, in the front-end's words.
+    voice: Voice
+
+    def mask(self, secret: str | None) -> None:
+        """Hide ``secret`` from everything told from now on."""
+
+    def debug(self, message: str) -> None:
+        """A line for debugging only."""
+
+    def info(self, message: str) -> None:
+        """A log line."""
+
+    def warning(self, title: str, message: str) -> None:
+        """A warning."""
+
+    def error(self, title: str, message: str) -> None:
+        """An error."""
+
+    def group(self, title: str) -> AbstractContextManager[None]:
+        """A foldable group of log lines."""
+
+    def set_output(self, name: str, value: str) -> None:
+        """A step output."""
+
+    def save_state(self, name: str, value: str) -> None:
+        """State for the post step."""
+
+    def export_env(self, name: str, value: str) -> None:
+        """An environment variable for later steps."""
+
+    def summary(self, markdown: str) -> None:
+        """Markdown for the step summary."""
 
 
 class Ending:
