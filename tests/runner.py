@@ -28,7 +28,7 @@ from typing import Any
 
 import yaml
 
-from last9_change_event import edge
+from last9_change_event import edge, steps
 from last9_change_event.inputs import SPECS
 from last9_change_event.workflow import FILE_COMMANDS, GitHubReporter
 from tests.fake_last9 import FakeLast9
@@ -145,13 +145,13 @@ class StepResult:
 
 
 def run_in_process(env: dict[str, str], *, post: bool) -> tuple[int, str]:
-    """The step as ``edge.main``/``edge.post`` run it, minus the interpreter: inputs read from
+    """The step as ``steps.main``/``steps.post`` run it, minus the interpreter: inputs read from
     ``INPUT_*`` in ``env``, the context and retry policy from ``env``. Returns the exit code
     and what the step printed."""
     out = io.StringIO()
     env = edge.as_text(env)
     raw = {spec.name: env.get(f"INPUT_{spec.name.upper()}", "") for spec in SPECS}
-    result = edge.runner_step(
+    result = steps.runner_step(
         "post" if post else "main",
         env,
         raw,

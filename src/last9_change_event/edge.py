@@ -1,10 +1,9 @@
-"""The runner's front-end, and the edge: where the environment, files and signals are read.
+"""The edge: where the process environment, the event file and signals are read.
 
-``main`` and ``post`` are the runner's two steps (``entrypoint.py``, ``post.py``), split here
-as the runner splits them: ``runner_step`` runs the main step's inputs through the core, or,
-for the post step, the stop of the start an ``auto-stop`` armed. The command line (``cli.py``) uses
-``environment``, ``read_context`` and ``Signals`` the same way. Below this module, code takes
-values.
+Both front-ends use it: the runner's steps (``steps.py``) and the command line (``cli.py``).
+``read_context`` turns the environment into the frozen ``Context`` the core reads (with what a
+start left for its post step, ``read_armed``); ``Signals`` turns a cancel into a flag. Below
+this module, code takes values.
 """
 
 from __future__ import annotations
@@ -15,12 +14,11 @@ import os
 import signal
 import stat
 import threading
-from collections.abc import Callable, Mapping
-from functools import partial
+from collections.abc import Mapping
 from types import FrameType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from last9_change_event import ci, retry, streams
+from last9_change_event import ci, retry
 from last9_change_event.attributes import valid_text
 from last9_change_event.context import (
     ID_VARIABLE,
@@ -28,106 +26,18 @@ from last9_change_event.context import (
     STATE_ACCESS_TOKEN,
     STATE_ARMED,
     STATE_DEPLOYMENT_ID,
-    STATE_RAN,
     STATE_SERVICES,
     STATE_STARTED_AT,
     Armed,
     Context,
     auto_stop_variable,
 )
-from last9_change_event.inputs import SECRET_INPUTS, SPECS, Inputs, fail_on_of, parse_inputs
-from last9_change_event.workflow import FILE_COMMANDS, GitHubReporter, Reporter
-
-if TYPE_CHECKING:
-    from last9_change_event.report import Result
 
 #: The event payload is read only up to this size; GitHub's release and deployment payloads are
 #: a few kilobytes.
 MAX_EVENT_BYTES = 4 * 1024 * 1024
 #: Set to ``true`` (tests only) to make every retry immediate, in this process and its children.
 INSTANT_RETRIES = "LAST9_INSTANT_RETRIES"
-
-
-def main() -> int:
-    """The action's main step, as the runner runs it."""
-    return _step("main")
-
-
-def post() -> int:
-    """The action's post step: sends the stop of an ``auto-stop`` start, else nothing."""
-    return _step("post")
-
-
-def _step(stage: str) -> int:
-    streams.guard_descriptors()
-    try:
-        with Signals() as signals:
-            env = environment()
-            result = runner_step(
-                stage,
-                env,
-                runner_inputs(),
-                GitHubReporter({name: env.get(f"GITHUB_{name}", "") for name in FILE_COMMANDS}),
-                cancelled=signals.received,
-            )
-    finally:
-        streams.settle()
-    return result.exit_code
-
-
-def runner_step(
-    stage: str,
-    env: Mapping[str, str],
-    raw: Mapping[str, str],
-    reporter: Reporter,
-    *,
-    cancelled: Callable[[], bool] = lambda: False,
-) -> Result:
-    """One of the runner's steps over the core, split as the runner splits them.
-
-    The main step saves its ``ran`` state first thing (so that its post step can tell a runner
-    that keeps state from one that drops it) and runs its inputs through the core. The post
-    step sends the stop of the start an ``auto-stop`` armed, for the services it may have
-    reached, else nothing.
-    """
-    # Imported here: nothing heavy loads before the signal handlers are set.
-    from last9_change_event.main import run  # noqa: PLC0415
-    from last9_change_event.report import Result  # noqa: PLC0415
-
-    instant_retries(env)
-    context = step_context(env, raw)
-    for name in SECRET_INPUTS:
-        reporter.mask(raw.get(name, "").strip())
-    if stage == "main":
-        reporter.save_state(STATE_RAN, "true")
-        read = partial(parse_inputs, raw)
-        return run(read, context, reporter, fail_on=fail_on_of(raw), cancelled=cancelled)
-    armed = context.armed
-    reporter.mask(armed.access_token)
-    if not armed.armed:
-        reporter.debug("Post step: auto-stop was not armed by a start, so nothing to send.")
-        return Result(0, {})
-    if armed.services == ():
-        reporter.info("Post step: no start of this job reached Last9, so no stop is sent.")
-        return Result(0, {})
-    if armed.from_export:
-        reporter.info(
-            "Post step: this runner passed no saved state (as act, Gitea and Forgejo "
-            "runners do); the stop is sent from this step's own export, with a new token."
-        )
-
-    def stop() -> Inputs:
-        inputs = parse_inputs(raw)
-        return inputs._replace(
-            event_state="stop",
-            auto_stop=False,
-            timestamp=None,
-            deployment_id=armed.deployment_id or inputs.deployment_id,
-            access_token=armed.access_token or inputs.access_token,
-            service_names=tuple(s for s in armed.services or () if s) or inputs.service_names,
-        )
-
-    return run(stop, context, reporter, fail_on=fail_on_of(raw), cancelled=cancelled)
 
 
 def environment() -> dict[str, str]:
@@ -140,30 +50,9 @@ def as_text(env: Mapping[str, str]) -> dict[str, str]:
     return {valid_text(name): valid_text(value) for name, value in env.items()}
 
 
-def runner_inputs() -> dict[str, str]:
-    """Each input as actions-toolkit reads it: ``INPUT_<NAME>``, upper-cased, hyphens kept."""
-    # actions_toolkit.core imports requests (for its OIDC client) as it loads: only the runner's
-    # steps load it, not the command line.
-    from actions_toolkit import core  # noqa: PLC0415
-
-    return {
-        spec.name: valid_text(core.get_input(spec.name, trim_whitespace=False)) for spec in SPECS
-    }
-
-
 def instant_retries(env: Mapping[str, str]) -> None:
     """Flip the retry switch: instant when the tests ask for it, else the real backoff."""
     retry.set_testing(env.get(INSTANT_RETRIES) == "true")
-
-
-def step_context(env: Mapping[str, str], raw: Mapping[str, str]) -> Context:
-    """The context of a runner's step: the event payload only when its attributes are wanted,
-    a ``workflow_dispatch`` run's inputs only when asked (raw inputs: they are validated later)."""
-    return read_context(
-        env,
-        with_event=raw.get("github-attributes", "").strip().lower() != "false",
-        workflow_dispatch_inputs=raw.get("workflow-dispatch-inputs", "").strip().lower() == "true",
-    )
 
 
 def read_context(
