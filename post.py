@@ -7,7 +7,7 @@ import sys
 # os.path, not pathlib: this runs on every step, and pathlib takes longer to load.
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.realpath(__file__)), "src"))  # noqa: PTH118, PTH120
 
-from last9_change_event.steps import post
+from last9_change_event.github.steps import post
 
 if __name__ == "__main__":
     sys.exit(post())

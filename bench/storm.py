@@ -72,7 +72,7 @@ def run_storm(
     timeout: int = 30,
 ) -> Storm:
     """Start ``jobs`` jobs at once against a rate-limited fake; what became of them."""
-    from last9_change_event import cli  # noqa: PLC0415 - after the path is set
+    from last9_change_event.cli import command as cli  # noqa: PLC0415 - after the path is set
 
     with FakeLast9(org=ORG) as fake, _quiet():
         fake.limit_events(per_second, str(retry_after))

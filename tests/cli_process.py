@@ -57,7 +57,7 @@ def in_process(
 ) -> subprocess.CompletedProcess[bytes]:
     """``cli.main`` in this interpreter with the same environment, folder and streams as a
     process would have; what it printed is handed to the leak watch."""
-    from last9_change_event import cli as command  # noqa: PLC0415
+    from last9_change_event.cli import command  # noqa: PLC0415
 
     out, err = io.BytesIO(), io.BytesIO()
     with _streams(out, err), _folder(cwd):

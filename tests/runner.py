@@ -28,9 +28,10 @@ from typing import Any
 
 import yaml
 
-from last9_change_event import edge, steps
-from last9_change_event.inputs import SPECS
-from last9_change_event.workflow import FILE_COMMANDS, GitHubReporter
+from last9_change_event.core.inputs import SPECS
+from last9_change_event.edge import process as edge
+from last9_change_event.edge.workflow import FILE_COMMANDS, GitHubReporter
+from last9_change_event.github import steps
 from tests.fake_last9 import FakeLast9
 from tests.github_run import (
     RELEASE_EVENT,

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from last9_change_event import cli_voice
-from last9_change_event.cli_args import send_parser, wrap_parser
-from last9_change_event.inputs import SPECS, Spec
+from last9_change_event.cli import voice as cli_voice
+from last9_change_event.cli.args import send_parser, wrap_parser
+from last9_change_event.core.inputs import SPECS, Spec
 from tests.cli_process import in_process as cli
 from tests.fake_last9 import FakeLast9
 
@@ -442,7 +442,7 @@ def test_a_crash_shows_no_token(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """An unexpected exception prints its traceback without anything shaped like a token."""
-    from last9_change_event import cli  # noqa: PLC0415 - the module under test, patched
+    from last9_change_event.cli import command as cli  # noqa: PLC0415 - the module under test, patched
 
     def boom(*_: object) -> None:
         raise RuntimeError(f"bad value {JWT_LIKE} and secret-refresh-value")

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
-from last9_change_event.inputs import DEFAULTS, SPECS, Spec
+from last9_change_event.core.inputs import DEFAULTS, SPECS, Spec
 from tests.fake_last9 import FakeLast9
 from tests.runner import ROOT, Job
 

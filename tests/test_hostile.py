@@ -24,14 +24,14 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from last9_change_event.attributes import MAX_VALUE_CHARS, label_key
-from last9_change_event.errors import InputError
-from last9_change_event.inputs import (
+from last9_change_event.core.inputs import (
     MAX_USER_ATTRIBUTES,
     SECRET_INPUTS,
     SPECS,
     parse_api_url,
 )
-from last9_change_event.workflow import Reporter
+from last9_change_event.edge.workflow import Reporter
+from last9_change_event.errors import InputError
 from tests.fake_last9 import EXCHANGE_PATH, FakeLast9, validate_event
 from tests.leaks import WATCH
 from tests.runner import Job, StepResult

@@ -13,8 +13,8 @@ from last9_change_event.attributes import (
     first_line,
     label_key,
 )
+from last9_change_event.core.inputs import DEFAULTS, parse_api_url, parse_attributes, parse_inputs
 from last9_change_event.errors import InputError
-from last9_change_event.inputs import DEFAULTS, parse_api_url, parse_attributes, parse_inputs
 
 VALID = {"org": "acme", "refresh-token": "a.b.c"}
 

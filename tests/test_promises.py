@@ -19,11 +19,11 @@ from pathlib import Path
 import jwt
 import pytest
 
-from last9_change_event.client import describe
-from last9_change_event.outcomes import Answer, MaybeSent
-from last9_change_event.retry import Deadline
-from last9_change_event.summary import text
-from last9_change_event.transport import attempt
+from last9_change_event.core.summary import text
+from last9_change_event.last9.client import describe
+from last9_change_event.last9.outcomes import Answer, MaybeSent
+from last9_change_event.last9.retry import Deadline
+from last9_change_event.last9.transport import attempt
 from tests.fake_last9 import FakeLast9, Fault
 from tests.github_run import read_file_command
 from tests.rawserver import Play, RawLast9, answer, gzip_bomb
@@ -265,7 +265,7 @@ def test_an_unexpected_exception_is_an_internal_error(
     def broken(*_args: object, **_kwargs: object) -> None:
         raise ZeroDivisionError
 
-    monkeypatch.setattr("last9_change_event.main.make_plan", broken)
+    monkeypatch.setattr("last9_change_event.core.run.make_plan", broken)
     result = job.run(step_inputs(fake, fail_on=policy))
     ended_cleanly(result)
     assert result.returncode == (1 if policy == "any" else 0)

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from last9_change_event.context import AUTO_STOP_PREFIX, auto_stop_variable
-from last9_change_event.edge import read_armed
+from last9_change_event.core.context import AUTO_STOP_PREFIX, auto_stop_variable
+from last9_change_event.edge.process import read_armed
 from tests.fake_last9 import FakeLast9, Fault
 from tests.runner import Job, step_inputs
 

@@ -15,13 +15,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from last9_change_event import tokens, workflow
+from last9_change_event.core.summary import render
+from last9_change_event.edge import workflow
+from last9_change_event.edge.workflow import MAX_SUMMARY_BYTES, GitHubReporter
 from last9_change_event.errors import AuthError, OutageError
+from last9_change_event.last9 import tokens
+from last9_change_event.last9.retry import Deadline, RetryPolicy, Schedule, retry_after
+from last9_change_event.last9.tokens import AuthFlow, Token
 from last9_change_event.redact import FRAGMENT_CHARS, Redactor, printable
-from last9_change_event.retry import Deadline, RetryPolicy, Schedule, retry_after
-from last9_change_event.summary import render
-from last9_change_event.tokens import AuthFlow, Token
-from last9_change_event.workflow import MAX_SUMMARY_BYTES, GitHubReporter
 
 KEY = b"k" * 32
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from last9_change_event.wrap import Finished, run_wrapped
+from last9_change_event.cli.wrap import Finished, run_wrapped
 from tests.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -13,7 +13,7 @@ import json
 import sys
 from pathlib import Path
 
-from last9_change_event.wrap import Finished, run_wrapped
+from last9_change_event.cli.wrap import Finished, run_wrapped
 
 
 def main(argv: list[str]) -> int:

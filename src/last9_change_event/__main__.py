@@ -2,6 +2,6 @@
 
 import sys
 
-from last9_change_event.cli import main
+from last9_change_event.cli.command import main
 
 sys.exit(main())

@@ -37,7 +37,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from types import FrameType
 
-from last9_change_event import streams
+from last9_change_event.edge import streams
 
 #: Signals forwarded to the command; receiving one makes the outcome ``cancelled``.
 FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)

@@ -18,9 +18,9 @@ from collections.abc import Mapping
 from types import FrameType
 from typing import Any
 
-from last9_change_event import ci, retry
+from last9_change_event import ci
 from last9_change_event.attributes import valid_text
-from last9_change_event.context import (
+from last9_change_event.core.context import (
     ID_VARIABLE,
     STARTED_AT_VARIABLE,
     STATE_ACCESS_TOKEN,
@@ -32,6 +32,7 @@ from last9_change_event.context import (
     Context,
     auto_stop_variable,
 )
+from last9_change_event.last9 import retry
 
 #: The event payload is read only up to this size; GitHub's release and deployment payloads are
 #: a few kilobytes.

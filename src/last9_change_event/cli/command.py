@@ -20,13 +20,12 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TextIO
 
-from last9_change_event import ci, streams
-from last9_change_event.cli_args import PROG, STATES, send_parser, wrap_parser
-from last9_change_event.cli_voice import CliGitHubReporter, CliReporter, scrub
-from last9_change_event.context import ID_VARIABLE, STARTED_AT_VARIABLE, Context
-from last9_change_event.edge import Signals, environment, instant_retries, read_context
-from last9_change_event.errors import FailOn, UsageError
-from last9_change_event.inputs import (
+from last9_change_event import ci
+from last9_change_event.cli.args import PROG, STATES, send_parser, wrap_parser
+from last9_change_event.cli.voice import CliGitHubReporter, CliReporter, scrub
+from last9_change_event.cli.wrap import Finished, run_wrapped
+from last9_change_event.core.context import ID_VARIABLE, STARTED_AT_VARIABLE, Context
+from last9_change_event.core.inputs import (
     SPECS,
     Inputs,
     attribute_pairs,
@@ -34,10 +33,12 @@ from last9_change_event.inputs import (
     parse_inputs,
     text_pairs,
 )
-from last9_change_event.main import run
-from last9_change_event.report import Result
-from last9_change_event.workflow import FILE_COMMANDS, Reporter
-from last9_change_event.wrap import Finished, run_wrapped
+from last9_change_event.core.report import Result
+from last9_change_event.core.run import run
+from last9_change_event.edge import streams
+from last9_change_event.edge.process import Signals, environment, instant_retries, read_context
+from last9_change_event.edge.workflow import FILE_COMMANDS, Reporter
+from last9_change_event.errors import FailOn, UsageError
 
 USAGE_EXIT = 2
 SECRET_VARIABLES = tuple(spec.row.env for spec in SPECS if spec.secret and spec.row.env)

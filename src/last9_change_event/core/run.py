@@ -12,14 +12,14 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from last9_change_event.context import Context
-from last9_change_event.conversation import Tracker, converse
+from last9_change_event.core.context import Context
+from last9_change_event.core.inputs import Inputs
+from last9_change_event.core.plan import Plan, make_plan, resolve_auto
+from last9_change_event.core.report import Ending, Reporter, Result, arm, internal, report, show
 from last9_change_event.errors import ActionError, FailOn, MissingTokenError
-from last9_change_event.inputs import Inputs
-from last9_change_event.plan import Plan, make_plan, resolve_auto
-from last9_change_event.report import Ending, Reporter, Result, arm, internal, report, show
-from last9_change_event.retry import Deadline
-from last9_change_event.tokens import AuthFlow, Token
+from last9_change_event.last9.conversation import Tracker, converse
+from last9_change_event.last9.retry import Deadline
+from last9_change_event.last9.tokens import AuthFlow, Token
 
 
 def run(
@@ -100,7 +100,7 @@ def _send(
 ) -> Token:
     """Send every event on one session, in a worker thread the deadline and a cancel bound."""
     # Imported here: a dry run or a configuration error never loads requests and urllib3.
-    from last9_change_event.client import Last9Client  # noqa: PLC0415
+    from last9_change_event.last9.client import Last9Client  # noqa: PLC0415
 
     deadline = Deadline(inputs.timeout)
     tracker = Tracker(len(plan.payloads))

@@ -13,10 +13,10 @@ from datetime import datetime
 from typing import Any, NamedTuple, cast
 
 from last9_change_event.ci import CiRun
-from last9_change_event.context import Context
+from last9_change_event.core.context import Context
+from last9_change_event.core.event import build_payload, event_attributes, format_timestamp
+from last9_change_event.core.inputs import EventState, Inputs
 from last9_change_event.errors import InputError
-from last9_change_event.event import build_payload, event_attributes, format_timestamp
-from last9_change_event.inputs import EventState, Inputs
 
 
 class Plan(NamedTuple):

@@ -13,7 +13,10 @@ from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import Any, NamedTuple, Protocol
 
-from last9_change_event import context as ctx
+from last9_change_event.core import context as ctx
+from last9_change_event.core.inputs import Inputs
+from last9_change_event.core.plan import Plan
+from last9_change_event.core.summary import render
 from last9_change_event.errors import (
     ActionError,
     FailOn,
@@ -22,10 +25,7 @@ from last9_change_event.errors import (
     Voice,
     fails_step,
 )
-from last9_change_event.inputs import Inputs
-from last9_change_event.plan import Plan
-from last9_change_event.summary import render
-from last9_change_event.tokens import Token
+from last9_change_event.last9.tokens import Token
 
 
 class Reporter(Protocol):

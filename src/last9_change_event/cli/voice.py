@@ -12,11 +12,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TextIO
 
-from last9_change_event import streams
+from last9_change_event.core.inputs import BY_NAME
+from last9_change_event.edge import streams
+from last9_change_event.edge.workflow import GitHubReporter, Reporter
 from last9_change_event.errors import ActionError, InputError, MissingTokenError, Voice
-from last9_change_event.inputs import BY_NAME
 from last9_change_event.redact import LOOKS_LIKE_JWT
-from last9_change_event.workflow import GitHubReporter, Reporter
 
 MISSING_TEXT = (
     "Neither LAST9_REFRESH_TOKEN nor LAST9_ACCESS_TOKEN is set, so nothing can be sent. "

@@ -40,8 +40,8 @@ import urllib3.exceptions as u3
 import urllib3.poolmanager
 
 from last9_change_event.errors import ConfigError
-from last9_change_event.outcomes import Answer, MaybeSent, NotSent, Outcome
-from last9_change_event.retry import Deadline
+from last9_change_event.last9.outcomes import Answer, MaybeSent, NotSent, Outcome
+from last9_change_event.last9.retry import Deadline
 
 MAX_ANSWER_BYTES = 64 * 1024
 CONNECT_TIMEOUT = 10.0

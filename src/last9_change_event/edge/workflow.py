@@ -19,7 +19,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import TextIO
 
-from last9_change_event import streams
+from last9_change_event.edge import streams
 from last9_change_event.errors import ACTION, Voice
 from last9_change_event.redact import MIN_REDACTED_CHARS, Redactor, printable
 

@@ -26,10 +26,10 @@ from last9_change_event.errors import (
     ConfigError,
     OutageError,
 )
-from last9_change_event.outcomes import Answer, MaybeSent, NotSent, Outcome
-from last9_change_event.retry import Deadline, Schedule, current_policy, retry_after
-from last9_change_event.tokens import AuthFlow, Token, epoch_seconds
-from last9_change_event.transport import attempt, mount
+from last9_change_event.last9.outcomes import Answer, MaybeSent, NotSent, Outcome
+from last9_change_event.last9.retry import Deadline, Schedule, current_policy, retry_after
+from last9_change_event.last9.tokens import AuthFlow, Token, epoch_seconds
+from last9_change_event.last9.transport import attempt, mount
 
 USER_AGENT = f"last9-change-event/{__version__} python-requests/{requests.__version__}"
 #: Told before each attempt (``None``) and of its outcome: which events may have landed.

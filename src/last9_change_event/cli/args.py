@@ -17,9 +17,9 @@ from datetime import datetime
 from typing import NoReturn
 
 from last9_change_event import __version__
-from last9_change_event.cli_voice import scrub
+from last9_change_event.cli.voice import scrub
+from last9_change_event.core.inputs import SPECS, shown
 from last9_change_event.errors import UsageError
-from last9_change_event.inputs import SPECS, shown
 
 PROG = "last9-change-event"
 OUTPUTS = ("json", "text")

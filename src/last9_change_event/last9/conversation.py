@@ -14,8 +14,8 @@ from collections.abc import Callable
 from typing import Generic, TypeVar
 
 from last9_change_event.errors import CancelledError, OutageError
-from last9_change_event.outcomes import Answer, MaybeSent, NotSent
-from last9_change_event.retry import Deadline
+from last9_change_event.last9.outcomes import Answer, MaybeSent, NotSent
+from last9_change_event.last9.retry import Deadline
 
 T = TypeVar("T")
 #: How long the main thread lets the worker finish its own report after the deadline.

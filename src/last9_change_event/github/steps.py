@@ -12,15 +12,15 @@ from collections.abc import Callable, Mapping
 from functools import partial
 from typing import TYPE_CHECKING
 
-from last9_change_event import streams
 from last9_change_event.attributes import valid_text
-from last9_change_event.context import STATE_RAN, Context
-from last9_change_event.edge import Signals, environment, instant_retries, read_context
-from last9_change_event.inputs import SECRET_INPUTS, SPECS, Inputs, fail_on_of, parse_inputs
-from last9_change_event.workflow import FILE_COMMANDS, GitHubReporter, Reporter
+from last9_change_event.core.context import STATE_RAN, Context
+from last9_change_event.core.inputs import SECRET_INPUTS, SPECS, Inputs, fail_on_of, parse_inputs
+from last9_change_event.edge import streams
+from last9_change_event.edge.process import Signals, environment, instant_retries, read_context
+from last9_change_event.edge.workflow import FILE_COMMANDS, GitHubReporter, Reporter
 
 if TYPE_CHECKING:
-    from last9_change_event.report import Result
+    from last9_change_event.core.report import Result
 
 
 def main() -> int:
@@ -66,8 +66,8 @@ def runner_step(
     reached, else nothing.
     """
     # Imported here: nothing heavy loads before the signal handlers are set.
-    from last9_change_event.main import run  # noqa: PLC0415
-    from last9_change_event.report import Result  # noqa: PLC0415
+    from last9_change_event.core.report import Result  # noqa: PLC0415
+    from last9_change_event.core.run import run  # noqa: PLC0415
 
     instant_retries(env)
     context = step_context(env, raw)
