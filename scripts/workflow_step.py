@@ -75,7 +75,9 @@ def step_environment(
     merged: dict[str, str] = {}
     for layer in (workflow.get("env"), workflow["jobs"][job].get("env"), step.get("env")):
         for name, raw in (layer or {}).items():
-            merged[str(name)] = evaluate(str(raw), {**known, **{f"env.{k}": v for k, v in merged.items()}})
+            merged[str(name)] = evaluate(
+                str(raw), {**known, **{f"env.{k}": v for k, v in merged.items()}}
+            )
     return merged
 
 
@@ -102,6 +104,7 @@ def read_outputs(path: Path) -> list[tuple[str, str]]:
 def run_step(
     workflow_path: Path,
     job: str,
+    *,
     step_key: str,
     known: Mapping[str, str],
     extra_env: Mapping[str, str],
@@ -150,7 +153,14 @@ def main(argv: list[str] | None = None) -> int:
     extra = dict(item.partition("=")[::2] for item in args.env)
     print(f"workflow-step: {args.workflow.name} / {args.job} / {args.step}", file=sys.stderr)
     try:
-        code, outputs = run_step(args.workflow, args.job, args.step, known, extra, args.workdir)
+        code, outputs = run_step(
+            args.workflow,
+            args.job,
+            step_key=args.step,
+            known=known,
+            extra_env=extra,
+            workdir=args.workdir,
+        )
     except StepError as exc:
         print(f"workflow-step: {exc}", file=sys.stderr)
         return 2
