@@ -37,7 +37,12 @@ def rehearse(repo: Path) -> subprocess.CompletedProcess[str]:
 
 
 def copy_of_checkout(dest: Path) -> Path:
-    """This checkout's files (committed or not, times kept), sharing its tool venvs."""
+    """This checkout's files (committed or not), sharing its tool venvs.
+
+    No copied file is newer than ``.venv``'s install stamp, so ``scripts/bootstrap`` in the copy
+    never reinstalls into the shared ``.venv`` (which would point its editable install here).
+    """
+    stamp = (ROOT / ".venv" / ".installed").stat().st_mtime
     listed = subprocess.run(
         ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],  # noqa: S607
         cwd=ROOT,
@@ -50,6 +55,9 @@ def copy_of_checkout(dest: Path) -> Path:
         if source.is_file():
             (dest / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, dest / name)
+            times = (dest / name).stat()
+            os.utime(dest / name, (times.st_atime, min(times.st_mtime, stamp - 1)))
+    subprocess.run(["git", "init", "-q", str(dest)], check=True, timeout=60)  # noqa: S607
     for venv in (".venv", ".venv-release", ".venv-rehearsal"):
         if (ROOT / venv).is_dir():
             (dest / venv).symlink_to(ROOT / venv)
