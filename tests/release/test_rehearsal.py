@@ -73,6 +73,7 @@ def test_the_release_rehearsal_passes() -> None:
         "verify: step 'Smoke-run it on this runner's platform' passed",
         "check-release-commit: step 'Lint the release commit",
         "smoke-release: the tagged action.yml's image, pulled anonymously, ran the runner's way",
+        "smoke-release: under act, the tagged action pulled its image anonymously; start and stop",
         "resolve anonymously to sha256:",
         "release-dists: smoke: last9-change-event --dry-run printed the payload",
         "pypi: pipx run last9-change-event --version: last9-change-event",
