@@ -5,10 +5,10 @@
 # python:3.12-slim pinned by the digest of its multi-platform index (linux/amd64, arm64, ...;
 # Python 3.12.13 on Debian trixie), as published in docker-library/repo-info
 # repos/python/remote/3.12-slim.md at commit 2986dca3a80cb11b70fc4599941096374ea9e509
-# (images dated 2026-08-05 to 2026-08-07). Bump it deliberately, from the same file.
-# Tests build this file on a registry-free stand-in base: --build-arg BASE_IMAGE=<image>.
-ARG BASE_IMAGE=python:3.12-slim@sha256:229a2c5bfa27522db7815ea81f9bed70af17ccb9de9fc7ad142b1877b5830d36
-FROM ${BASE_IMAGE}
+# (images dated 2026-08-05 to 2026-08-07). Dependabot proposes new digests: the line is a literal
+# image reference, as its Docker file parser reads (no ARG, which it cannot follow).
+# Builds without a registry put a stand-in under this exact name: scripts/standin-base.
+FROM python:3.12-slim@sha256:229a2c5bfa27522db7815ea81f9bed70af17ccb9de9fc7ad142b1877b5830d36
 
 ENV PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \

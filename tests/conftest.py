@@ -23,7 +23,12 @@ PROPERTY = "leak-watch"
 #: Tests that share an expensive module fixture run in one xdist worker: the wheel is built
 #: once, the image is built once. They carry ``xdist_group`` marks, and ``GroupScheduling`` reads
 #: the same table (pytest-xdist 3.8 cannot see the marks under pytest 9.2: pytest-xdist#1386).
-GROUPS = {"tests/test_packaging.py": "wheel", "tests/container/": "container", "tests/act/": "act"}
+GROUPS = {
+    "tests/test_packaging.py": "wheel",
+    "tests/container/": "container",
+    "tests/act/": "act",
+    "tests/release/test_rehearsal.py": "rehearsal",
+}
 
 
 def group_of(nodeid: str) -> str | None:

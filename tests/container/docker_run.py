@@ -37,6 +37,7 @@ from __future__ import annotations
 import json
 import secrets
 import subprocess
+import tempfile
 import time
 import uuid
 from collections.abc import Mapping
@@ -64,6 +65,7 @@ FILE_COMMANDS_MOUNT = "/github/file_commands"
 WORKSPACE_MOUNT = "/github/workspace"
 DOCKER_SOCKET = Path("/var/run/docker.sock")
 
+STANDIN_SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "standin-base"
 _NO_ENV: Mapping[str, str] = MappingProxyType({})
 _BUILD_TIMEOUT = 900.0
 _RUN_TIMEOUT = 120.0
@@ -165,8 +167,11 @@ def translate_path(dirs: RunnerDirs, value: str) -> str:
 def build(engine: Engine, context: Path, tag: str, dockerfile: str = "Dockerfile") -> float:
     """``<cli> build -t TAG -f DOCKERFILE CONTEXT`` as the runner does; returns the seconds.
 
-    With ``engine.base`` set, ``--build-arg BASE_IMAGE=<base>`` (the stand-in, no registry);
-    with podman, ``--pull=never`` as well.
+    With ``engine.base`` set, the stand-in takes the place of the Dockerfile's literal base
+    (``scripts/standin-base``; the Dockerfile has no ARG for it): podman gets a named build
+    context under the base's exact reference (and ``--pull=never``); the docker CLI's classic
+    builder, which has no named contexts (podman's Docker API), gets ``-f`` a copy of the
+    Dockerfile whose ``FROM`` names the stand-in, every other line the same.
 
     Raises:
         ImageBuildError: the build failed; the exception holds the whole build log.
@@ -174,24 +179,44 @@ def build(engine: Engine, context: Path, tag: str, dockerfile: str = "Dockerfile
     args = [engine.cli, "build"]
     if engine.kind == "podman":
         args.append("--pull=never")
-    if engine.base is not None:
-        args += ["--build-arg", f"BASE_IMAGE={engine.base}"]
-    args += ["-t", tag, "-f", str(context / dockerfile), str(context)]
-    start = time.monotonic()
-    try:
-        done = subprocess.run(
-            args,
-            capture_output=True,
-            text=True,
-            env=engine.process_env(),
-            timeout=_BUILD_TIMEOUT,
-            check=False,
-        )
-    except subprocess.TimeoutExpired as exc:
-        raise ImageBuildError(tag, -1, f"timed out after {_BUILD_TIMEOUT:.0f} s") from exc
+    with tempfile.TemporaryDirectory(prefix="last9-standin-") as scratch:
+        file = context / dockerfile
+        if engine.base is not None:
+            if engine.kind == "podman":
+                args += _standin("args", "podman", engine.base).split()
+            else:
+                file = Path(scratch) / "Dockerfile"
+                _standin("dockerfile", str(file), engine.base)
+        args += ["-t", tag, "-f", str(file), str(context)]
+        start = time.monotonic()
+        try:
+            done = subprocess.run(
+                args,
+                capture_output=True,
+                text=True,
+                env=engine.process_env(),
+                timeout=_BUILD_TIMEOUT,
+                check=False,
+            )
+        except subprocess.TimeoutExpired as exc:
+            raise ImageBuildError(tag, -1, f"timed out after {_BUILD_TIMEOUT:.0f} s") from exc
     if done.returncode != 0:
         raise ImageBuildError(tag, done.returncode, done.stdout + done.stderr)
     return time.monotonic() - start
+
+
+def _standin(*args: str) -> str:
+    """``scripts/standin-base ARGS...``: its stdout (the one place that knows the rewrite)."""
+    done = subprocess.run(
+        [str(STANDIN_SCRIPT), *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise ImageBuildError("(stand-in base)", done.returncode, done.stdout + done.stderr)
+    return done.stdout
 
 
 # --- running like the runner -------------------------------------------------------------------

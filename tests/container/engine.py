@@ -11,7 +11,8 @@
   (apt-get, debootstrap, chroot, rootful podman). The container tests then skip, saying so.
 
 ``LAST9_CONTAINER_ENGINE`` (``docker``, ``podman`` or ``auto``, the default) forces a choice;
-``LAST9_CONTAINER_BASE`` overrides the base image (``--build-arg BASE_IMAGE=...``).
+``LAST9_CONTAINER_BASE`` overrides the stand-in base (put in place of the Dockerfile's literal
+base by ``scripts/standin-base``).
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ class Engine:
     kind: Literal["docker", "podman"]
     cli: str  # absolute path of `docker` or `podman`
     env: Mapping[str, str]  # laid over os.environ for every call (CONTAINERS_CONF, DOCKER_HOST...)
-    base: str | None  # --build-arg BASE_IMAGE=...; None: the Dockerfile's pinned base
+    base: str | None  # a stand-in under the base's name (standin-base); None: the pinned base
     server: str  # what answers: "Docker Engine 28.1.1", "Podman Engine 4.3.1", "podman 4.3.1"
     reliable_rm: bool  # False: `docker run --rm` exits 0 whatever happened (podman 4.3 API bug)
 
@@ -177,8 +178,12 @@ def _docker_engine() -> tuple[Engine | None, str]:
 
 
 def dockerfile_base(root: Path) -> str:
-    """The base image the Dockerfile pins (its ``ARG BASE_IMAGE=`` default)."""
-    for line in (root / "Dockerfile").read_text(encoding="utf-8").splitlines():
-        if line.startswith("ARG BASE_IMAGE="):
-            return line.partition("=")[2].strip()
-    raise ValueError("the Dockerfile has no `ARG BASE_IMAGE=` line")
+    """The base image the Dockerfile pins: the reference on its one ``FROM`` line."""
+    froms = [
+        line.split()[1]
+        for line in (root / "Dockerfile").read_text(encoding="utf-8").splitlines()
+        if line.split()[:1] == ["FROM"] and len(line.split()) > 1
+    ]
+    if len(froms) != 1:
+        raise ValueError(f"the Dockerfile has {len(froms)} FROM lines, not one")
+    return froms[0]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -125,7 +126,34 @@ def test_runner_command_keeps_the_container_when_rm_hides_exit_codes(tmp_path: P
 
 def test_dockerfile_base_is_pinned_by_digest() -> None:
     """The base a Docker engine builds on is python:3.12-slim pinned by its index digest."""
-    assert dockerfile_base(ROOT).startswith("python:3.12-slim@sha256:")
+    assert re.fullmatch(r"python:3\.12-slim@sha256:[0-9a-f]{64}", dockerfile_base(ROOT))
+
+
+# dependabot-core, docker/lib/dependabot/docker/file_parser.rb (FROM_LINE) and
+# shared/shared_file_parser.rb (REGISTRY, IMAGE), commit 54c10285: the lines Dependabot updates.
+_NAME_COMPONENT = r"(?:[a-z\d]+(?:(?:[._]|__|[-]*)[a-z\d]+)*)"
+_DOMAIN_COMPONENT = r"(?:[A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9-]*[A-Za-z0-9])"
+_DEPENDABOT_FROM_LINE = re.compile(
+    r"^FROM\s+(--platform=(?P<platform>\S+)\s+)?"
+    rf"((?P<registry>(?:{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})+)(?::\d+)?)/)?"
+    rf"(?P<image>{_NAME_COMPONENT}(?:/{_NAME_COMPONENT})*)"
+    r"(:(?P<tag>[\w][\w.-]{0,127}))?(?:@sha256:(?P<digest>[0-9a-f]{64}))?",
+    re.IGNORECASE,
+)
+
+
+def test_dependabot_reads_the_base_with_its_tag_and_digest() -> None:
+    """Dependabot's Docker parser finds python, tag 3.12-slim and the digest on the FROM line."""
+    found = [
+        match.groupdict()
+        for line in (ROOT / "Dockerfile").read_text(encoding="utf-8").splitlines()
+        if (match := _DEPENDABOT_FROM_LINE.match(line))
+    ]
+    assert len(found) == 1
+    assert found[0]["image"] == "python"
+    assert found[0]["tag"] == "3.12-slim"
+    assert found[0]["digest"] == dockerfile_base(ROOT).rpartition(":")[2]
+    assert not _DEPENDABOT_FROM_LINE.match("FROM ${BASE_IMAGE}"), "an ARG is invisible to it"
 
 
 def test_no_engine_and_not_root_is_a_stated_skip(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -31,6 +31,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -40,7 +41,13 @@ from types import FrameType
 from last9_change_event.edge import streams
 
 #: Signals forwarded to the command; receiving one makes the outcome ``cancelled``.
-FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
+if sys.platform == "win32":
+    # Windows, kept apart: no SIGHUP, SIGQUIT nor process groups to signal. Ctrl-C and
+    # Ctrl-Break (SIGBREAK) go from the console to every process attached to it, the command
+    # included, so they are only recorded, never sent again (see _Forwarding._forward).
+    FORWARDED: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM, signal.SIGBREAK)
+else:
+    FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
 
 NOT_FOUND = 127
 NOT_EXECUTABLE = 126
@@ -178,6 +185,11 @@ class _Forwarding:
         process = self._process
         if process is None or process.returncode is not None:
             return
+        if sys.platform == "win32":  # see FORWARDED: the console delivered Ctrl-C/Ctrl-Break
+            if signum == signal.SIGTERM:
+                with contextlib.suppress(OSError):
+                    process.terminate()
+            return
         with contextlib.suppress(ProcessLookupError, PermissionError):
             # Its group: the command and whatever it started, as a terminal's Ctrl-C reaches
             # a foreground job. The group outlives the command only with its children in it.
@@ -196,7 +208,7 @@ class _Terminal:
     @classmethod
     def of(cls, *, enabled: bool) -> _Terminal:
         """The terminal, if ``enabled`` and this process's group is its foreground."""
-        if not enabled:
+        if not enabled or sys.platform == "win32":  # Windows: no terminal to hand over
             return cls(None)
         try:
             fd = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY | os.O_CLOEXEC)

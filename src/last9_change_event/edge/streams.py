@@ -66,7 +66,8 @@ def guard_descriptors() -> None:
         try:
             os.fstat(fd)
         except OSError:
-            held = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)  # the lowest free number
+            # The lowest free number; close-on-exec where it exists (not on Windows).
+            held = os.open(os.devnull, os.O_RDWR | getattr(os, "O_CLOEXEC", 0))
             if held != fd:
                 os.dup2(held, fd, inheritable=False)
                 os.close(held)

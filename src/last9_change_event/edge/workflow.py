@@ -60,10 +60,21 @@ def key_value(name: str, value: str) -> str:
     return f"{name}<<{delimiter}\n{value}\n{delimiter}"
 
 
+#: Append without blocking on a FIFO and without leaking into a child (POSIX); Windows has
+#: neither flag, and needs binary mode for the bytes to go as they are.
+_APPEND = (
+    os.O_WRONLY
+    | os.O_APPEND
+    | getattr(os, "O_NONBLOCK", 0)
+    | getattr(os, "O_CLOEXEC", 0)
+    | getattr(os, "O_BINARY", 0)
+)
+
+
 def append_to(path: str, data: bytes) -> None:
     """Append ``data`` to the file at ``path``, which must exist (the runner makes it; a file
     made here would be read by no one). Raises ``OSError`` or ``ValueError`` when it cannot."""
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_NONBLOCK | os.O_CLOEXEC)
+    fd = os.open(path, _APPEND)
     try:
         view = memoryview(data)
         while view:
