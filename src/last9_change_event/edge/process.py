@@ -123,7 +123,7 @@ def load_event(path: str | None) -> Mapping[str, Any] | None:
     if not path:
         return None
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
     except (OSError, ValueError):
         return None
     try:
