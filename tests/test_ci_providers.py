@@ -35,6 +35,8 @@ GITLAB_ENV: Mapping[str, str] = {
     "CI_REPOSITORY_URL": "https://gitlab-ci-token:SECRET-job-token@gitlab.com/acme/platform/shop.git",
     "CI_JOB_TOKEN": "SECRET-job-token",
     "CI_COMMIT_SHA": SHA,
+    "CI_COMMIT_TITLE": "Release 1.2.3",
+    "CI_COMMIT_MESSAGE": "Release 1.2.3\n\nChangelog: faster checkout",
     "CI_COMMIT_TAG": "v1.2.3",
     "CI_COMMIT_REF_NAME": "v1.2.3",
     "CI_PIPELINE_NAME": "Release v1.2.3",
@@ -60,6 +62,7 @@ BUILDKITE_ENV: Mapping[str, str] = {
     "BUILDKITE_PIPELINE_NAME": "Shop deploy",
     "BUILDKITE_REPO": "git@github.com:acme/shop.git",
     "BUILDKITE_COMMIT": SHA,
+    "BUILDKITE_MESSAGE": "Faster checkout (#42)",
     "BUILDKITE_BRANCH": "main",
     "BUILDKITE_TAG": "",
     "BUILDKITE_STEP_KEY": "deploy",
@@ -112,6 +115,7 @@ AZURE_ENV: Mapping[str, str] = {
     "BUILD_REPOSITORY_NAME": "acme/shop",
     "BUILD_REPOSITORY_URI": "https://acme@dev.azure.com/acme/Web%20Shop/_git/shop",
     "BUILD_SOURCEVERSION": SHA,
+    "BUILD_SOURCEVERSIONMESSAGE": "Merged PR 77: release 2024.01",
     "BUILD_SOURCEBRANCH": "refs/heads/release/2024.01",
     "BUILD_SOURCEBRANCHNAME": "2024.01",
     "BUILD_DEFINITIONNAME": "shop-ci",
@@ -175,6 +179,7 @@ EXPECTED: dict[str, tuple[Mapping[str, str], CiRun]] = {
             attributes=(
                 ("repository", "acme/platform/shop"),
                 ("commit_sha", SHA),
+                ("commit_message", "Release 1.2.3"),
                 ("git_ref", "refs/tags/v1.2.3"),
                 ("git_ref_name", "v1.2.3"),
                 ("tag", "v1.2.3"),
@@ -203,6 +208,7 @@ EXPECTED: dict[str, tuple[Mapping[str, str], CiRun]] = {
             attributes=(
                 ("repository", "acme/shop"),
                 ("commit_sha", SHA),
+                ("commit_message", "Faster checkout (#42)"),
                 ("git_ref", "refs/heads/main"),
                 ("git_ref_name", "main"),
                 ("workflow", "Shop deploy"),
@@ -276,6 +282,7 @@ EXPECTED: dict[str, tuple[Mapping[str, str], CiRun]] = {
             attributes=(
                 ("repository", "acme/shop"),
                 ("commit_sha", SHA),
+                ("commit_message", "Merged PR 77: release 2024.01"),
                 ("git_ref", "refs/heads/release/2024.01"),
                 ("git_ref_name", "release/2024.01"),
                 ("workflow", "shop-ci"),

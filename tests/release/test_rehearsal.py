@@ -17,6 +17,10 @@ import pytest
 
 from tests.runner import ROOT
 
+#: Slow and needing an engine: outside the fast loop (``-m 'not container'``), and run once, not
+#: again in the docker CLI pass (``scripts/test-paths docker-api`` leaves ``rehearsal`` out).
+pytestmark = [pytest.mark.container, pytest.mark.rehearsal]
+
 UNAVAILABLE = 75
 _TIMEOUT = 1200.0
 

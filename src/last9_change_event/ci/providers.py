@@ -27,6 +27,7 @@ Found = dict[str, str | None]
 ORDER = (
     "repository",
     "commit_sha",
+    "commit_message",
     "git_ref",
     "git_ref_name",
     "tag",
@@ -85,6 +86,7 @@ GITLAB = Provider(
     {
         "repository": ("CI_PROJECT_PATH",),
         "commit_sha": ("CI_COMMIT_SHA",),
+        "commit_message": ("CI_COMMIT_TITLE", "CI_COMMIT_MESSAGE"),
         "tag": ("CI_COMMIT_TAG",),
         "branch": ("CI_COMMIT_BRANCH",),
         "git_ref": ("CI_MERGE_REQUEST_REF_PATH",),
@@ -113,6 +115,7 @@ BUILDKITE = Provider(
     {
         "clone_url": ("BUILDKITE_REPO",),
         "commit_sha": ("BUILDKITE_COMMIT",),
+        "commit_message": ("BUILDKITE_MESSAGE",),
         "tag": ("BUILDKITE_TAG",),
         "branch": ("BUILDKITE_BRANCH",),
         "workflow": ("BUILDKITE_PIPELINE_NAME", "BUILDKITE_PIPELINE_SLUG"),
@@ -217,6 +220,7 @@ AZURE = Provider(
     {
         "repository": ("BUILD_REPOSITORY_NAME",),
         "commit_sha": ("BUILD_SOURCEVERSION",),
+        "commit_message": ("BUILD_SOURCEVERSIONMESSAGE",),
         "ref": ("BUILD_SOURCEBRANCH",),
         "git_ref_name": ("BUILD_SOURCEBRANCHNAME",),
         "workflow": ("BUILD_DEFINITIONNAME",),
