@@ -2,9 +2,9 @@
 
 GitHub's runner gives a Docker action's post step ``STATE_<name>`` for every saved name; act
 (and the Gitea and Forgejo runners built on it) gives it none, but passes the job's exports and
-the same ``GITHUB_ACTION`` (the step's id) as the main step had. The rule (``edge.read_armed``):
-state decides wherever there is any; without any, only the export named after this very step
-arms the post step.
+the same ``GITHUB_ACTION`` (the step's id) as the main step had. The rule
+(``edge.process.read_armed``): state decides wherever there is any; without any, only the
+export named after this very step arms the post step.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Each scenario is a `release: published` workflow that uses the action from the checkout
 (`uses: ./`) as a new user would, with `auto-stop: true`, and checks what the fake Last9 got.
 act differs from GitHub's runner where it matters here: it gives a Docker action's post step no
-`STATE_*`, so every stop below also proves the state-less rule (edge.read_armed).
+`STATE_*`, so every stop below also proves the state-less rule (edge.process.read_armed).
 """
 
 from __future__ import annotations

@@ -3,9 +3,9 @@
 ``last9-change-event [start|stop|auto] [flags]`` sends one event and prints the result on stdout
 (``--output json`` or ``text``); ``last9-change-event wrap [flags] -- COMMAND`` sends a start,
 runs the command and sends the stop with its outcome, duration and exit code, exiting with the
-command's exit code and printing nothing on stdout. The flags (``cli_args``) are typed into
+command's exit code and printing nothing on stdout. The flags (``cli.args``) are typed into
 ``Inputs`` here, the events go through the action's own ``run``, and the result is read from its
-typed ``Result``; errors are worded by the command line's voice (``cli_voice``).
+typed ``Result``; errors are worded by the command line's voice (``cli.voice``).
 """
 
 from __future__ import annotations

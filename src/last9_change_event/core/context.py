@@ -2,7 +2,7 @@
 
 ``Context`` holds what the CI says about this run (``CiRun``), what an earlier start of the job
 exported (``LAST9_DEPLOYMENT_*``), what an armed start left for the post step (``STATE_*``),
-and the switches the runner sets. Only the edge (``edge.py``) builds it from the environment;
+and the switches the runner sets. Only the edge (``edge.process``) builds it from the environment;
 everything below reads its fields.
 """
 

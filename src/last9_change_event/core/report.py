@@ -99,7 +99,8 @@ def arm(reporter: Reporter, inputs: Inputs, plan: Plan, step: str | None) -> boo
     """Before sending a start: export its id and time, and arm the post step; armed or not.
 
     The post step is armed twice over: in ``$GITHUB_STATE`` (GitHub's runner) and in an export
-    named after this step (runners that drop the post step's state: see ``edge.read_armed``).
+    named after this step (runners that drop the post step's state: see
+    ``edge.process.read_armed``).
     """
     if inputs.event_state != "start":
         return False

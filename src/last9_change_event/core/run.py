@@ -2,8 +2,8 @@
 
 ``run`` takes values only: how to read the inputs, the failure policy that applies if they
 cannot be read, a ``Context`` and a reporter. Each front-end calls it: the runner's steps
-(``edge.py``, which owns the main/post split) and the command line (``cli.py``), which reads
-the typed ``Result`` it returns.
+(``github.steps``, which owns the main/post split) and the command line (``cli.command``),
+which reads the typed ``Result`` it returns.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The edge: where the process environment, the event file and signals are read.
 
-Both front-ends use it: the runner's steps (``steps.py``) and the command line (``cli.py``).
+Both front-ends use it: the runner's steps (``github.steps``) and the command line (``cli``).
 ``read_context`` turns the environment into the frozen ``Context`` the core reads (with what a
 start left for its post step, ``read_armed``); ``Signals`` turns a cancel into a flag. Below
 this module, code takes values.
