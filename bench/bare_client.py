@@ -39,6 +39,7 @@ def main() -> int:
             "attributes": {
                 "service_name": env.get("GITHUB_REPOSITORY", "shop").rpartition("/")[2],
                 "deployment_environment": env.get("INPUT_ENVIRONMENT", ""),
+                "env": env.get("INPUT_ENVIRONMENT", ""),
                 "commit_sha": env.get("GITHUB_SHA", ""),
             },
         }
