@@ -19,39 +19,15 @@ import shutil
 import ssl
 import sys
 import tempfile
-import textwrap
 from pathlib import Path
 
-from tests.act.harness import Act, act_binary, podman_api
+from tests.act.harness import Act, act_binary, podman_api, workflow
 from tests.certs import make_tls_files
 from tests.container.engine import Engine
 from tests.container.podman import STANDIN_BASE
 from tests.fake_last9 import FakeLast9
 from tests.github_run import RELEASE_EVENT
 
-WORKFLOW = textwrap.dedent(
-    """\
-    name: deploy
-    on:
-      release:
-        types: [published]
-    jobs:
-      deploy:
-        runs-on: ubuntu-latest
-        env:
-          REQUESTS_CA_BUNDLE: ${{ github.workspace }}/last9-ca.pem
-        steps:
-          - uses: actions/checkout@v4
-          - uses: ./
-            with:
-              org: acme
-              refresh-token: ${{ secrets.LAST9_REFRESH_TOKEN }}
-              api-url: API_URL
-              environment: release-rehearsal
-              auto-stop: true
-              outcome: ${{ job.status }}
-    """
-)
 SETTINGS = ("CONTAINERS_CONF", "CONTAINERS_STORAGE_CONF", "CONTAINERS_REGISTRIES_CONF")
 
 
@@ -81,7 +57,7 @@ def main(argv: list[str]) -> int:
             event = {**RELEASE_EVENT, "repository": {"full_name": "acme/shop", "name": "shop"}}
             done = act.run(
                 repo,
-                WORKFLOW.replace("API_URL", url),
+                workflow(url, environment="release-rehearsal"),
                 event,
                 {"LAST9_REFRESH_TOKEN": refresh},
             )

@@ -23,6 +23,7 @@ import socket as socket_module
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -253,6 +254,50 @@ class ActRun:
         return re.findall(
             r"(Success|Failure|Skipped) - ((?:Main|Post|Pre) [^\[\n]*?)\s*\[", self.log
         )
+
+
+def workflow(
+    api_url: str,
+    *,
+    steps: str = "",
+    extra: str = "",
+    environment: str = "production",
+    ca: str = "${{ github.workspace }}/last9-ca.pem",
+) -> str:
+    """A user's release workflow: checkout, the action from the checkout with auto-stop (and
+    the ``extra`` inputs, YAML lines), then ``steps``; the fake Last9's certificate is ``ca``."""
+    use = textwrap.dedent(
+        f"""\
+        - id: marker
+          uses: ./
+          with:
+            org: acme
+            refresh-token: ${{{{ secrets.LAST9_REFRESH_TOKEN }}}}
+            api-url: {api_url}
+            environment: {environment}
+            auto-stop: true
+            outcome: ${{{{ job.status }}}}
+        """
+    ) + textwrap.indent(textwrap.dedent(extra), "    ")
+    return (
+        textwrap.dedent(
+            """\
+            name: deploy
+            on:
+              release:
+                types: [published]
+            jobs:
+              deploy:
+                runs-on: ubuntu-latest
+                env:
+                  REQUESTS_CA_BUNDLE: {ca}
+                steps:
+                  - uses: actions/checkout@v4
+            """
+        ).format(ca=ca)
+        + textwrap.indent(use, "      ")
+        + textwrap.indent(textwrap.dedent(steps), "      ")
+    )
 
 
 def _tool(name: str) -> str:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import ssl
-import textwrap
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ from typing import Any
 import pytest
 
 from tests import leaks
-from tests.act.harness import Act, ActRun, act_binary, podman_api
+from tests.act.harness import Act, ActRun, act_binary, podman_api, workflow
 from tests.certs import make_tls_files
 from tests.container.engine import NoEngine, dockerfile_base, select_engine
 from tests.fake_last9 import FakeLast9
@@ -75,50 +74,6 @@ def last9(tls: tuple[str, Path, Path]) -> Iterator[Last9]:
     context.load_cert_chain(cert, key)
     with FakeLast9(org="acme", host="0.0.0.0", tls=context) as fake:  # noqa: S104 - the bridge
         yield Last9(fake, f"https://{gateway}:{fake.url.rsplit(':', 1)[1]}", cert)
-
-
-def workflow(
-    api_url: str,
-    *,
-    steps: str = "",
-    extra: str = "",
-    job: str = "",
-    ca: str = "${{ github.workspace }}/last9-ca.pem",
-) -> str:
-    """A user's release workflow: checkout, the action with auto-stop (and the ``extra``
-    inputs, YAML lines), then ``steps``."""
-    use = textwrap.dedent(
-        f"""\
-        - id: marker
-          uses: ./
-          with:
-            org: acme
-            refresh-token: ${{{{ secrets.LAST9_REFRESH_TOKEN }}}}
-            api-url: {api_url}
-            environment: production
-            auto-stop: true
-            outcome: ${{{{ job.status }}}}
-        """
-    ) + textwrap.indent(textwrap.dedent(extra), "    ")
-    return (
-        textwrap.dedent(
-            """\
-            name: deploy
-            on:
-              release:
-                types: [published]
-            jobs:
-              deploy:
-                runs-on: ubuntu-latest
-                env:
-                  REQUESTS_CA_BUNDLE: {ca}
-            """
-        ).format(ca=ca)
-        + job
-        + "    steps:\n      - uses: actions/checkout@v4\n"
-        + textwrap.indent(use, "      ")
-        + textwrap.indent(textwrap.dedent(steps), "      ")
-    )
 
 
 def run(act: Act, last9: Last9, tmp_path: Path, text: str, **kwargs: Any) -> ActRun:
