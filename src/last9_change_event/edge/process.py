@@ -108,11 +108,12 @@ def read_armed(env: Mapping[str, str], step: str | None) -> Armed:
         return Armed()
     deployment_id = export.get("deployment_id")
     started_at = export.get("started_at")
+    number = isinstance(started_at, int | float) and not isinstance(started_at, bool)
     return Armed(
         armed=True,
         deployment_id=deployment_id if isinstance(deployment_id, str) and deployment_id else None,
-        started_at=finite(str(started_at)) if isinstance(started_at, (int, float)) else None,
-        services=_services(json.dumps(export.get("services"))),
+        started_at=finite(started_at) if number else None,
+        services=_service_list(export.get("services")),
         from_export=True,
     )
 
@@ -142,20 +143,26 @@ def load_event(path: str | None) -> Mapping[str, Any] | None:
     return event if isinstance(event, dict) else None
 
 
-def finite(text: str | None) -> float | None:
-    """A finite number, or ``None``."""
+def finite(text: str | float | None) -> float | None:
+    """A finite number (from text or a number), or ``None``."""
     try:
-        value = float(text) if text else None
+        value = float(text) if text is not None and text != "" else None
     except ValueError:
         return None
     return value if value is not None and math.isfinite(value) else None
 
 
 def _services(text: str | None) -> tuple[str | None, ...] | None:
+    """The services of a ``STATE_services`` entry (JSON text)."""
     try:
         value = json.loads(text) if text else None
     except (ValueError, RecursionError):
         return None
+    return _service_list(value)
+
+
+def _service_list(value: object) -> tuple[str | None, ...] | None:
+    """A list of service names (``None`` for the default service), or ``None``."""
     if not isinstance(value, list) or not all(v is None or isinstance(v, str) for v in value):
         return None
     return tuple(value)
