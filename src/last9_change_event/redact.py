@@ -19,6 +19,9 @@ MIN_REDACTED_CHARS = 8
 #: A JWT (every Last9 token is one): three base64url parts, the first a JSON object (``eyJ`` is
 #: ``{"`` encoded). The one pattern for "looks like a token", wherever a value is not shown.
 LOOKS_LIKE_JWT = re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
+#: The characters a token may hold (base64url, dots, and what a header may carry): a value with
+#: any other is no token and cannot go in a header.
+TOKEN_CHARS = re.compile(r"[A-Za-z0-9._~+/=-]+")
 _UNSAFE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 

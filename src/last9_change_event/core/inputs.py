@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 
 from last9_change_event.attributes import Attributes, clean_value, label_key
 from last9_change_event.errors import FailOn, InputError, Voice
-from last9_change_event.redact import LOOKS_LIKE_JWT
+from last9_change_event.redact import LOOKS_LIKE_JWT, TOKEN_CHARS
 
 EventState = Literal["start", "stop", "auto"]
 #: Raw text (the default applied, white space trimmed) to a typed value, for the named input.
@@ -88,7 +88,6 @@ MAX_USER_ATTRIBUTES = 100
 MAX_NAME_CHARS = 256
 MAX_SERVICES = 20
 _ORG = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,127}")
-_TOKEN = re.compile(r"[A-Za-z0-9._~+/=-]+")
 _HOSTNAME = re.compile(
     r"(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?"
 )
@@ -393,7 +392,7 @@ def _org(value: str) -> str:
 def _token(name: str, value: str) -> str | None:
     if not value:
         return None
-    if not _TOKEN.fullmatch(value):
+    if not TOKEN_CHARS.fullmatch(value):
         raise InputError(
             name,
             "the token contains characters no Last9 token has (spaces, line breaks or quotes).",

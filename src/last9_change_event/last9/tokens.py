@@ -14,17 +14,15 @@ lacking ``write`` is an ``AuthError``, and an organization other than ``org`` is
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable, Generator
 from typing import NamedTuple
 
 import jwt
 
 from last9_change_event.errors import TOKENS_PAGE, AuthError, InputError, OutageError, Text
+from last9_change_event.redact import TOKEN_CHARS
 
 MARGIN_SECONDS = 60
-#: The characters of a JWT (base64url and dots), and what a header may carry.
-TOKEN_CHARS = re.compile(r"[A-Za-z0-9._~+/=-]+")
 _LAST_EPOCH = 253402300799  # 9999-12-31T23:59:59Z: later values are not dates
 
 
