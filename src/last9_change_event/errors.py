@@ -67,12 +67,16 @@ class Voice:
             return f"Last9: invalid {self.label(error.input_name)}"
         return error.title
 
-    def describe(self, error: ActionError) -> str:
-        """The error's message and its remedy, as one text."""
+    def message(self, error: ActionError) -> str:
+        """The error's message; an input error's names its input first."""
         message = self.render(error.message_text)
         if isinstance(error, InputError):
-            message = f"Input {self.name(error.input_name)}: {message}"
-        return f"{message} {self.render(error.remedy_text)}".strip()
+            return f"Input {self.name(error.input_name)}: {message}"
+        return message
+
+    def describe(self, error: ActionError) -> str:
+        """The error's message and its remedy, as one text."""
+        return f"{self.message(error)} {self.render(error.remedy_text)}".strip()
 
     def not_failing(self, fail_on: FailOn) -> str:
         """Why an error is only a warning."""
@@ -97,7 +101,7 @@ class ActionError(Exception):
     @property
     def message(self) -> str:
         """The message, as the action says it."""
-        return ACTION.render(self.message_text)
+        return ACTION.message(self)
 
     @property
     def remedy(self) -> str:
@@ -129,11 +133,6 @@ class InputError(ConfigError):
         self.input_name = name
         self.kind = kind
         super().__init__(message, remedy=remedy, title=f"Last9: invalid {name}")
-
-    @property
-    def message(self) -> str:
-        """The message, as the action says it: ``Input `name`: ...``."""
-        return f"Input `{self.input_name}`: {ACTION.render(self.message_text)}"
 
 
 class MissingTokenError(ConfigError):
