@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tests.container.docker_run import STANDIN_SCRIPT
 from tests.container.engine import Engine
 from tests.container.podman import ContainerUnavailable
 
@@ -120,21 +121,16 @@ class Act:
         ``manifest`` replaces ``action.yml`` (to show what the runner refuses).
         """
         repo = folder / "repo"
-        listed = subprocess.run(
-            [_tool("git"), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        # The checkout with its Dockerfile on this engine's base: the one place that knows the
+        # rewrite (act builds the folder's own Dockerfile and takes no build options).
+        subprocess.run(
+            [str(STANDIN_SCRIPT), "context", str(repo), self.base],
             cwd=ROOT,
             capture_output=True,
             check=True,
-        ).stdout.decode()
-        for name in filter(None, listed.split("\0")):
-            source = ROOT / name
-            if name.startswith(".github/workflows/") or not source.is_file():
-                continue
-            target = repo / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target)
-        dockerfile = repo / "Dockerfile"
-        dockerfile.write_text(on_base(dockerfile.read_text(encoding="utf-8"), self.base))
+            timeout=120,
+        )
+        shutil.rmtree(repo / ".github" / "workflows", ignore_errors=True)  # a user's own, below
         if manifest is not None:
             (repo / "action.yml").write_text(manifest, encoding="utf-8")
         shutil.copy2(ca, repo / "last9-ca.pem")
@@ -305,16 +301,3 @@ def _tool(name: str) -> str:
     if found is None:
         raise ContainerUnavailable(f"{name} is not on PATH")
     return found
-
-
-def on_base(dockerfile: str, base: str) -> str:
-    """The Dockerfile with its base (the first ``FROM``, literal or through ``ARG``) replaced:
-    act builds through the Docker API with no build arguments."""
-    lines = dockerfile.splitlines()
-    for index, line in enumerate(lines):
-        if line.startswith("FROM "):
-            lines[index] = f"FROM {base}"
-            break
-    else:
-        raise ValueError("the Dockerfile has no FROM line")
-    return "\n".join(lines) + "\n"
